@@ -1,0 +1,151 @@
+// The autograd tape: each op's output remembers its inputs and its local chain rule; backward()
+// is a topological sort and a reverse walk (micrograd's idea, on tensors).
+import type { Tensor } from './tensor';
+
+export type Attrs = Readonly<Record<string, unknown>>;
+
+/** One recorded op: what the ONNX exporter reads (op, attrs, inputs) and what backward runs. */
+export interface GradNode {
+  readonly op: string;
+  readonly attrs: Attrs;
+  readonly inputs: readonly Tensor[];
+  /** Gradients with respect to each input (null where an input needs none). */
+  readonly backward: ((gradOutput: Tensor) => readonly (Tensor | null)[]) | null;
+}
+
+let gradEnabled = true;
+let traceDepth = 0;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with gradient recording off (like torch.no_grad()). */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Runs fn with gradient recording on, even inside noGrad. */
+export function enableGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Records every op, differentiable or not, so the ONNX exporter can walk the graph. */
+export function trace<T>(fn: () => T): T {
+  traceDepth++;
+  try {
+    return fn();
+  } finally {
+    traceDepth--;
+  }
+}
+
+export function isTracing(): boolean {
+  return traceDepth > 0;
+}
+
+/** True when an op over these inputs must record a backward. */
+export function needsGrad(inputs: readonly (Tensor | null | undefined)[]): boolean {
+  if (!gradEnabled) return false;
+  for (const t of inputs) if (t && t.requiresGrad) return true;
+  return false;
+}
+
+/**
+ * Attaches an op's node to its output. `backward` receives the output's gradient and returns one
+ * gradient per input; it runs with recording off.
+ */
+export function record(
+  output: Tensor,
+  op: string,
+  attrs: Attrs,
+  inputs: readonly Tensor[],
+  backward: (gradOutput: Tensor) => readonly (Tensor | null)[],
+): Tensor {
+  if (needsGrad(inputs)) {
+    output.requiresGrad = true;
+    output.gradFn = { op, attrs, inputs, backward };
+  } else if (traceDepth > 0) {
+    output.gradFn = { op, attrs, inputs, backward: null };
+  }
+  return output;
+}
+
+/** Reverse-mode sweep from `root` seeded with `seed` (same shape as root). */
+export interface GradAccumulators {
+  /** Out of place: gradients flowing through the graph may be shared between inputs. */
+  add(a: Tensor, b: Tensor): Tensor;
+  /** In place into a leaf's own .grad. */
+  addInto(target: Tensor, grad: Tensor): void;
+  clone(t: Tensor): Tensor;
+}
+
+export function runBackward(root: Tensor, seed: Tensor, acc: GradAccumulators): void {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  // Iterative DFS: deep nets must not overflow the JS stack.
+  const stack: [Tensor, number][] = [[root, 0]];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const [tensor, next] = top;
+    const inputs = tensor.gradFn?.backward ? tensor.gradFn.inputs : [];
+    if (next < inputs.length) {
+      top[1] = next + 1;
+      const child = inputs[next];
+      if (child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push([child, 0]);
+      }
+    } else {
+      order.push(tensor);
+      stack.pop();
+    }
+  }
+
+  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  // A leaf's .grad is owned by the leaf (optimizers update it in place), so it never aliases a
+  // gradient that another tensor also received.
+  const claimed = new Set<Tensor>();
+  const storeLeafGrad = (tensor: Tensor, grad: Tensor): void => {
+    if (tensor.grad) {
+      acc.addInto(tensor.grad, grad);
+    } else {
+      tensor.grad = claimed.has(grad) || grad === seed ? acc.clone(grad) : grad;
+      claimed.add(tensor.grad);
+    }
+  };
+  noGrad(() => {
+    for (let i = order.length - 1; i >= 0; i--) {
+      const tensor = order[i];
+      const grad = grads.get(tensor);
+      if (!grad) continue;
+      grads.delete(tensor);
+      const node = tensor.gradFn;
+      if (!node || !node.backward) {
+        if (tensor.requiresGrad) storeLeafGrad(tensor, grad);
+        continue;
+      }
+      if (tensor.retainsGrad) storeLeafGrad(tensor, grad);
+      const inputGrads = node.backward(grad);
+      node.inputs.forEach((input, k) => {
+        const g = inputGrads[k];
+        if (!g || !input.requiresGrad) return;
+        const existing = grads.get(input);
+        grads.set(input, existing ? acc.add(existing, g) : g);
+      });
+    }
+  });
+}

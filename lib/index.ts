@@ -1,0 +1,13 @@
+// hydranet: multi-task deep learning for Node.js.
+export {
+  Tensor, tensor, zeros, ones, full, randn, rand, randint, fromTypedArray, isTensor,
+} from './tensor';
+export type { DType, Device, TensorOptions } from './tensor';
+export { noGrad, enableGrad, isGradEnabled } from './autograd';
+export { manualSeed, Generator } from './random';
+export { getNumThreads, setNumThreads, cpuFeatures, setForcePortable, cuda } from './runtime';
+export * as F from './functional';
+export { matmul } from './ops/linalg';
+export { add, sub, mul, div, exp, log, sqrt, abs, neg, pow } from './ops/elementwise';
+export { sum, mean } from './ops/reduce';
+export { concat, reshape, flatten } from './ops/shape';

@@ -9,6 +9,7 @@ interface RuntimeBindings {
   setForcePortable(force: boolean): void;
   cudaIsAvailable?(): boolean;
   cudaDeviceCount?(): number;
+  cudaStatus?(): { compiled: boolean; deviceCount: number; reason: string };
 }
 const native = bindings<RuntimeBindings>();
 
@@ -38,5 +39,11 @@ export const cuda = {
   },
   deviceCount(): number {
     return typeof native.cudaDeviceCount === 'function' ? native.cudaDeviceCount() : 0;
+  },
+  /** Whether CUDA kernels were compiled in, how many devices there are, and why none if so. */
+  status(): { compiled: boolean; deviceCount: number; reason: string } {
+    return typeof native.cudaStatus === 'function'
+      ? native.cudaStatus()
+      : { compiled: false, deviceCount: 0, reason: 'addon without CUDA bindings' };
   },
 };

@@ -93,37 +93,53 @@ export interface GradAccumulators {
 }
 
 export function runBackward(root: Tensor, seed: Tensor, acc: GradAccumulators): void {
+  runBackwardMany([root], [seed], acc);
+}
+
+/**
+ * Reverse sweep from several roots at once (torch.autograd.backward(tensors, grads)): every
+ * shared ancestor is visited once, with the sum of the gradients from all roots.
+ */
+export function runBackwardMany(roots: readonly Tensor[], seeds: readonly Tensor[], acc: GradAccumulators): void {
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   // Iterative DFS: deep nets must not overflow the JS stack.
-  const stack: [Tensor, number][] = [[root, 0]];
-  visited.add(root);
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const [tensor, next] = top;
-    const inputs = tensor.gradFn?.backward ? tensor.gradFn.inputs : [];
-    if (next < inputs.length) {
-      top[1] = next + 1;
-      const child = inputs[next];
-      if (child.requiresGrad && !visited.has(child)) {
-        visited.add(child);
-        stack.push([child, 0]);
+  for (const root of roots) {
+    if (visited.has(root)) continue;
+    visited.add(root);
+    const stack: [Tensor, number][] = [[root, 0]];
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1];
+      const [tensor, next] = top;
+      const inputs = tensor.gradFn?.backward ? tensor.gradFn.inputs : [];
+      if (next < inputs.length) {
+        top[1] = next + 1;
+        const child = inputs[next];
+        if (child.requiresGrad && !visited.has(child)) {
+          visited.add(child);
+          stack.push([child, 0]);
+        }
+      } else {
+        order.push(tensor);
+        stack.pop();
       }
-    } else {
-      order.push(tensor);
-      stack.pop();
     }
   }
 
-  const grads = new Map<Tensor, Tensor>([[root, seed]]);
+  const grads = new Map<Tensor, Tensor>();
+  const seedSet = new Set<Tensor>(seeds);
+  roots.forEach((root, i) => {
+    const existing = grads.get(root);
+    grads.set(root, existing ? acc.add(existing, seeds[i]) : seeds[i]);
+  });
   // A leaf's .grad is owned by the leaf (optimizers update it in place), so it never aliases a
-  // gradient that another tensor also received.
+  // gradient that another tensor also received, nor a caller's seed.
   const claimed = new Set<Tensor>();
   const storeLeafGrad = (tensor: Tensor, grad: Tensor): void => {
     if (tensor.grad) {
       acc.addInto(tensor.grad, grad);
     } else {
-      tensor.grad = claimed.has(grad) || grad === seed ? acc.clone(grad) : grad;
+      tensor.grad = claimed.has(grad) || seedSet.has(grad) ? acc.clone(grad) : grad;
       claimed.add(tensor.grad);
     }
   };

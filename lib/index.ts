@@ -1,6 +1,6 @@
 // hydranet: multi-task deep learning for Node.js.
 export {
-  Tensor, tensor, zeros, ones, full, randn, rand, randint, fromTypedArray, isTensor,
+  Tensor, tensor, zeros, ones, full, randn, rand, randint, fromTypedArray, isTensor, backward,
 } from './tensor';
 export type { DType, Device, TensorOptions } from './tensor';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';

@@ -1,7 +1,7 @@
 // Tensor: an n-d array (float32 or int32) on a device, with an autograd node when it is the
 // result of a recorded op. CPU memory is an ArrayBuffer V8 allocates and accounts for; native
 // kernels borrow its pointer for the length of a call.
-import { GradNode, runBackward } from './autograd';
+import { GradNode, runBackwardMany } from './autograd';
 import { addon } from './native';
 import { argRangeError, argTypeError, describeValue, shapeString } from './errors';
 import { defaultGenerator } from './random';
@@ -179,7 +179,7 @@ export class Tensor {
     } else if (shapeString(seed.shape) !== shapeString(this.shape)) {
       throw argRangeError('backward', 'gradient', `shape ${shapeString(this.shape)}`, `shape ${shapeString(seed.shape)}`);
     }
-    runBackward(this, seed, { add: elementwise.addRaw, addInto: elementwise.addInto, clone: elementwise.clone });
+    runBackwardMany([this], [seed], accumulators);
   }
 
   // Arithmetic (broadcasting, PyTorch semantics).
@@ -209,6 +209,25 @@ export class Tensor {
   toString(): string {
     return `Tensor(shape=${shapeString(this.shape)}, dtype=${this.dtype}, device=${this.device}${this.requiresGrad ? ', requiresGrad' : ''})`;
   }
+}
+
+const accumulators = { add: elementwise.addRaw, addInto: elementwise.addInto, clone: elementwise.clone };
+
+/**
+ * Backpropagates from several outputs at once, each with its gradient (torch.autograd.backward):
+ * shared parts of the graph are walked once with the summed gradient.
+ */
+export function backward(tensors: readonly Tensor[], gradients: readonly Tensor[]): void {
+  if (tensors.length !== gradients.length) {
+    throw argRangeError('backward', 'gradients', `one gradient per tensor (${tensors.length})`, `${gradients.length}`);
+  }
+  tensors.forEach((t, i) => {
+    if (!t.requiresGrad) throw argTypeError('backward', `tensors[${i}]`, 'a tensor that requires grad', 'one that does not');
+    if (shapeString(gradients[i].shape) !== shapeString(t.shape)) {
+      throw argRangeError('backward', `gradients[${i}]`, `shape ${shapeString(t.shape)}`, `shape ${shapeString(gradients[i].shape)}`);
+    }
+  });
+  runBackwardMany(tensors, gradients, accumulators);
 }
 
 function flattenShapeArgs(args: readonly (number | readonly number[])[]): number[] {

@@ -141,3 +141,15 @@ describe('tensor lifecycle', () => {
     expect(y.gradFn).toBeNull();
   });
 });
+
+describe('multi-root backward', () => {
+  it('walks shared ancestors once with the summed gradient', () => {
+    const x = hn.tensor([1, 2, 3], { requiresGrad: true });
+    const shared = x.mul(2);
+    const a = shared.mul(3);
+    const b = shared.add(1).sum();
+    hn.backward([a, b], [hn.tensor([1, 1, 1]), hn.tensor(2)]);
+    // d/dx of (Σ 6x) + 2·Σ(2x + 1) = 6 + 4
+    expect(Array.from(x.grad!.data)).toEqual([10, 10, 10]);
+  });
+});

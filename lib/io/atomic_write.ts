@@ -1,0 +1,132 @@
+/**
+ * Crash-safe file replacement: readers (and a machine that loses power) see either the old file or
+ * the complete new one, never a torn mix.
+ *
+ * 1. write the bytes to a fresh temporary file in the target's folder (same file system, so the
+ *    rename below is atomic), 2. fsync it (the data is on disk before the name points at it),
+ * 3. rename it over the target, 4. fsync the folder (the rename itself is on disk).
+ * Any failure before the rename removes the temporary file and leaves the old file untouched.
+ * A target that is a symbolic link is replaced by the new file, like `mv` (the link is not followed).
+ * An existing target's permission bits are kept.
+ *
+ * Example: writeFileAtomic('model.safetensors', bytes);
+ */
+import * as fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Atomically replaces (or creates) `path` with `data`. Blocks until the data is durable. */
+export function writeFileAtomic(path: string, data: Uint8Array): void {
+  const target = resolve(path);
+  const temp = tempPathFor(target);
+  let fd: number | undefined;
+  try {
+    const mode = existingMode(fs.statSync(target, { throwIfNoEntry: false }));
+    fd = fs.openSync(temp, 'wx', 0o666); // 'wx': fail rather than share a name with another writer
+    if (mode !== undefined) fs.fchmodSync(fd, mode);
+    for (let written = 0; written < data.length;) {
+      written += fs.writeSync(fd, data, written, data.length - written);
+    }
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temp, target);
+  } catch (err) {
+    if (fd !== undefined) ignoreErrors(() => fs.closeSync(fd as number));
+    ignoreErrors(() => fs.unlinkSync(temp));
+    throw writeError(target, err);
+  }
+  syncDirectory(dirname(target));
+}
+
+/** Same as writeFileAtomic with fs.promises, so a server's event loop keeps running meanwhile. */
+export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
+  const target = resolve(path);
+  const temp = tempPathFor(target);
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    const mode = existingMode(await fs.promises.stat(target).catch(missingAsUndefined));
+    handle = await fs.promises.open(temp, 'wx', 0o666);
+    if (mode !== undefined) await handle.chmod(mode);
+    for (let written = 0; written < data.length;) {
+      written += (await handle.write(data, written, data.length - written)).bytesWritten;
+    }
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.promises.rename(temp, target);
+  } catch (err) {
+    if (handle !== undefined) await handle.close().catch(() => undefined);
+    await fs.promises.unlink(temp).catch(() => undefined);
+    throw writeError(target, err);
+  }
+  await syncDirectoryAsync(dirname(target));
+}
+
+/** A unique sibling name; the base is shortened so the name stays under the 255-byte limit. */
+function tempPathFor(target: string): string {
+  return join(dirname(target), `.${basename(target).slice(0, 64)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+function existingMode(stats: fs.Stats | undefined): number | undefined {
+  return stats?.isFile() ? stats.mode & 0o7777 : undefined;
+}
+
+function missingAsUndefined(err: NodeJS.ErrnoException): undefined {
+  if (err.code === 'ENOENT') return undefined;
+  throw err;
+}
+
+/**
+ * Some platforms cannot open or fsync a folder (Windows: EISDIR/EPERM; some network file systems:
+ * EINVAL). The file is already in place then, so only a real I/O error is worth raising.
+ */
+const DIRECTORY_SYNC_UNSUPPORTED = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'ENOTSUP', 'EBADF']);
+
+function syncDirectory(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(dir, 'r');
+    fs.fsyncSync(fd);
+  } catch (err) {
+    if (!DIRECTORY_SYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw syncError(dir, err);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+async function syncDirectoryAsync(dir: string): Promise<void> {
+  let handle: fs.promises.FileHandle | undefined;
+  try {
+    handle = await fs.promises.open(dir, 'r');
+    await handle.sync();
+  } catch (err) {
+    if (!DIRECTORY_SYNC_UNSUPPORTED.has((err as NodeJS.ErrnoException).code ?? '')) throw syncError(dir, err);
+  } finally {
+    await handle?.close();
+  }
+}
+
+function writeError(target: string, err: unknown): Error {
+  return withCode(`writeFileAtomic: could not write ${JSON.stringify(target)}; the existing file, if any, is unchanged`, err);
+}
+
+function syncError(dir: string, err: unknown): Error {
+  return withCode(`writeFileAtomic: the new file is in place but fsync of its folder ${JSON.stringify(dir)} failed`, err);
+}
+
+/** An Error that names our target and keeps the system error's code (ENOSPC, EACCES...) and cause. */
+function withCode(message: string, err: unknown): Error {
+  const cause = err as NodeJS.ErrnoException;
+  const wrapped: NodeJS.ErrnoException = new Error(`${message}: ${cause?.message ?? String(err)}`, { cause: err });
+  if (cause?.code !== undefined) wrapped.code = cause.code;
+  return wrapped;
+}
+
+function ignoreErrors(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // Cleanup after a failure: the first error is the one worth reporting.
+  }
+}

@@ -11,3 +11,7 @@ export { matmul } from './ops/linalg';
 export { add, sub, mul, div, exp, log, sqrt, abs, neg, pow } from './ops/elementwise';
 export { sum, mean } from './ops/reduce';
 export { concat, reshape, flatten } from './ops/shape';
+export * as onnx from './onnx';
+export * as nn from './nn';
+export * as optim from './optim';
+export * as data from './data';

@@ -126,6 +126,13 @@ describe('writeFileAtomic', () => {
     expect(fs.readdirSync(dir)).toHaveLength(1);
   });
 
+  it('writes a list of pieces one after the other', async () => {
+    writeFileAtomic(path.join(dir, 'joined'), [bytes('head|'), new Uint8Array(0), bytes('a|'), bytes('b')]);
+    expect(read(path.join(dir, 'joined'))).toBe('head|a|b');
+    await writeFileAtomicAsync(path.join(dir, 'joined'), [bytes('x'), bytes('yz')]);
+    expect(read(path.join(dir, 'joined'))).toBe('xyz');
+  });
+
   it('writes empty files', () => {
     const target = path.join(dir, 'empty');
     writeFileAtomic(target, new Uint8Array(0));

@@ -15,8 +15,11 @@ import * as fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 
-/** Atomically replaces (or creates) `path` with `data`. Blocks until the data is durable. */
-export function writeFileAtomic(path: string, data: Uint8Array): void {
+/**
+ * Atomically replaces (or creates) `path` with `data` (bytes, or pieces written one after the
+ * other so a caller need not join them). Blocks until the data is durable.
+ */
+export function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8Array[]): void {
   const target = resolve(path);
   const temp = tempPathFor(target);
   let fd: number | undefined;
@@ -24,8 +27,10 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
     const mode = existingMode(fs.statSync(target, { throwIfNoEntry: false }));
     fd = fs.openSync(temp, 'wx', 0o666); // 'wx': fail rather than share a name with another writer
     if (mode !== undefined) fs.fchmodSync(fd, mode);
-    for (let written = 0; written < data.length;) {
-      written += fs.writeSync(fd, data, written, data.length - written);
+    for (const chunk of chunksOf(data)) {
+      for (let written = 0; written < chunk.length;) {
+        written += fs.writeSync(fd, chunk, written, chunk.length - written);
+      }
     }
     fs.fsyncSync(fd);
     fs.closeSync(fd);
@@ -40,7 +45,7 @@ export function writeFileAtomic(path: string, data: Uint8Array): void {
 }
 
 /** Same as writeFileAtomic with fs.promises, so a server's event loop keeps running meanwhile. */
-export async function writeFileAtomicAsync(path: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomicAsync(path: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
   const target = resolve(path);
   const temp = tempPathFor(target);
   let handle: fs.promises.FileHandle | undefined;
@@ -48,8 +53,10 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array): Prom
     const mode = existingMode(await fs.promises.stat(target).catch(missingAsUndefined));
     handle = await fs.promises.open(temp, 'wx', 0o666);
     if (mode !== undefined) await handle.chmod(mode);
-    for (let written = 0; written < data.length;) {
-      written += (await handle.write(data, written, data.length - written)).bytesWritten;
+    for (const chunk of chunksOf(data)) {
+      for (let written = 0; written < chunk.length;) {
+        written += (await handle.write(chunk, written, chunk.length - written)).bytesWritten;
+      }
     }
     await handle.sync();
     await handle.close();
@@ -61,6 +68,10 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array): Prom
     throw writeError(target, err);
   }
   await syncDirectoryAsync(dirname(target));
+}
+
+function chunksOf(data: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : data;
 }
 
 /** A unique sibling name; the base is shortened so the name stays under the 255-byte limit. */

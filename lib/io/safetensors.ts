@@ -49,7 +49,7 @@ export interface DecodedSafetensors {
 }
 
 /** One validated header entry; begin/end are relative to the data section. */
-export interface HeaderEntry {
+interface HeaderEntry {
   name: string;
   dtype: StoredDtype;
   shape: number[];
@@ -58,7 +58,7 @@ export interface HeaderEntry {
   end: number;
 }
 
-export interface ParsedHeader {
+interface ParsedHeader {
   /** Entries in data order (sorted by begin). */
   entries: HeaderEntry[];
   metadata: Record<string, string>;
@@ -74,6 +74,24 @@ export function encodeSafetensors(
   entries: Record<string, TensorEntry>,
   metadata?: Record<string, string>,
 ): Uint8Array {
+  const chunks = encodeSafetensorsChunks(entries, metadata);
+  const out = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let position = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, position);
+    position += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * The same bytes as encodeSafetensors, as pieces to write one after the other: the length prefix
+ * with the header, then each tensor's data (views of `entries` on little-endian hosts, no copy).
+ */
+export function encodeSafetensorsChunks(
+  entries: Record<string, TensorEntry>,
+  metadata?: Record<string, string>,
+): Uint8Array[] {
   const fields: string[] = [];
   if (metadata !== undefined) fields.push(`${JSON.stringify(METADATA_KEY)}:${encodeMetadata(metadata)}`);
   const payloads: Uint8Array[] = [];
@@ -88,16 +106,11 @@ export function encodeSafetensors(
   }
   const json = new TextEncoder().encode(`{${fields.join(',')}}`);
   const headerLength = json.length + ((8 - (json.length % 8)) % 8); // pad: data starts 8-byte aligned
-  const out = new Uint8Array(8 + headerLength + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLength), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLength);
-  let position = 8 + headerLength;
-  for (const bytes of payloads) {
-    out.set(bytes, position);
-    position += bytes.length;
-  }
-  return out;
+  const head = new Uint8Array(8 + headerLength);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLength), true);
+  head.set(json, 8);
+  head.fill(0x20, 8 + json.length);
+  return [head, ...payloads];
 }
 
 /**
@@ -105,12 +118,35 @@ export function encodeSafetensors(
  * Returned arrays are copies: they do not keep `bytes` alive.
  */
 export function decodeSafetensors(bytes: Uint8Array, sourceName = DEFAULT_SOURCE): DecodedSafetensors {
-  const headerLength = readHeaderLength(bytes.subarray(0, 8), bytes.length, sourceName);
+  const steps = decodeSafetensorsSteps(bytes.length, sourceName);
+  let step = steps.next();
+  while (!step.done) step = steps.next(bytes.subarray(step.value.position, step.value.position + step.value.length));
+  return step.value;
+}
+
+/** A byte range that decoding needs next, relative to the start of the file. */
+export interface ByteRange {
+  position: number;
+  length: number;
+  /** What the bytes are, for an "unexpected end of file" message. */
+  what: string;
+}
+
+/**
+ * Decoding as steps, for readers that fetch bytes themselves (a file read piece by piece): yields
+ * the ranges it needs, in file order, and takes back exactly those bytes. Each tensor's bytes are
+ * validated and converted as they come; a tensor adopts a range given as a whole ArrayBuffer of
+ * its own, without copying.
+ */
+export function* decodeSafetensorsSteps(fileSize: number, sourceName = DEFAULT_SOURCE): Generator<ByteRange, DecodedSafetensors, Uint8Array> {
+  const prefix = yield { position: 0, length: Math.min(8, fileSize), what: 'the header length' };
+  const headerLength = readHeaderLength(prefix, fileSize, sourceName);
+  const headerBytes = yield { position: 8, length: headerLength, what: 'the header' };
   const dataStart = 8 + headerLength;
-  const header = parseHeader(bytes.subarray(8, dataStart), bytes.length - dataStart, sourceName);
+  const header = parseHeader(headerBytes, fileSize - dataStart, sourceName);
   const tensors: Record<string, DecodedTensor> = {};
   for (const entry of header.entries) {
-    const raw = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
+    const raw = yield { position: dataStart + entry.begin, length: entry.end - entry.begin, what: `tensor ${JSON.stringify(entry.name)}` };
     defineOwn(tensors, entry.name, decodeEntry(entry, raw, sourceName));
   }
   return { tensors, metadata: header.metadata };
@@ -120,7 +156,7 @@ export function decodeSafetensors(bytes: Uint8Array, sourceName = DEFAULT_SOURCE
  * Reads and checks the 8-byte length prefix. `prefix` holds the file's first bytes (up to 8),
  * `fileSize` the whole file's size. Returns N, the header length.
  */
-export function readHeaderLength(prefix: Uint8Array, fileSize: number, sourceName = DEFAULT_SOURCE): number {
+function readHeaderLength(prefix: Uint8Array, fileSize: number, sourceName = DEFAULT_SOURCE): number {
   if (fileSize < 8 || prefix.length < 8) {
     throw fail(sourceName, `file is ${fileSize} bytes, too short for the 8-byte header length (truncated or empty file)`);
   }
@@ -135,7 +171,7 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, sourceNam
 }
 
 /** Parses and validates the JSON header against a data section of `dataLength` bytes. */
-export function parseHeader(headerBytes: Uint8Array, dataLength: number, sourceName = DEFAULT_SOURCE): ParsedHeader {
+function parseHeader(headerBytes: Uint8Array, dataLength: number, sourceName = DEFAULT_SOURCE): ParsedHeader {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(headerBytes);
@@ -169,7 +205,7 @@ export function parseHeader(headerBytes: Uint8Array, dataLength: number, sourceN
 }
 
 /** Converts one entry's raw bytes (exactly end - begin of them) to a decoded tensor. */
-export function decodeEntry(entry: HeaderEntry, raw: Uint8Array, sourceName = DEFAULT_SOURCE): DecodedTensor {
+function decodeEntry(entry: HeaderEntry, raw: Uint8Array, sourceName = DEFAULT_SOURCE): DecodedTensor {
   const where = `safetensors: ${sourceName}: tensor ${JSON.stringify(entry.name)}`;
   let data: Float32Array | Int32Array;
   try {
@@ -304,7 +340,7 @@ function describe(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Sets a property even when the name is "__proto__" (a legal tensor name). */
-function defineOwn<T>(target: Record<string, T>, key: string, value: T): void {
+/** Sets a property even when the key is "__proto__" (a legal tensor name). */
+export function defineOwn(target: object, key: string | number, value: unknown): void {
   Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -15,3 +15,6 @@ export * as onnx from './onnx';
 export * as nn from './nn';
 export * as optim from './optim';
 export * as data from './data';
+export { save, saveAsync, load, loadAsync, loadWithMetadata, loadWithMetadataAsync } from './io/checkpoint';
+export type { CheckpointRecord, CheckpointValue, SaveOptions, LoadedCheckpoint } from './io/checkpoint';
+export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors';

@@ -1,0 +1,87 @@
+// The AVX2/FMA SGEMM micro-kernel: a 6 x 16 tile of C held in 12 ymm accumulators.
+// Per k step it loads two 8-wide vectors of the B micro-panel, broadcasts six A values and
+// issues 12 independent FMAs; 12 chains cover the FMA latency x throughput (4 cycles x 2 per
+// cycle) with room to spare, and 12 + 2 + 1 registers fit in the 16 ymm registers.
+#include <immintrin.h>
+
+#include "../gemm_internal.h"
+
+namespace hn::cpu::gemm_detail {
+namespace {
+
+constexpr int kMR = 6;
+constexpr int kNR = 16;
+
+// C[0:16] of one row = alpha * acc + beta * C (beta == 0: C is not read).
+inline void store_row(float* c, __m256 acc0, __m256 acc1, __m256 alpha, float beta) {
+  acc0 = _mm256_mul_ps(acc0, alpha);
+  acc1 = _mm256_mul_ps(acc1, alpha);
+  if (beta != 0.0f) {
+    const __m256 vbeta = _mm256_set1_ps(beta);
+    acc0 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c), acc0);
+    acc1 = _mm256_fmadd_ps(vbeta, _mm256_loadu_ps(c + 8), acc1);
+  }
+  _mm256_storeu_ps(c, acc0);
+  _mm256_storeu_ps(c + 8, acc1);
+}
+
+void kernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                 float alpha, float beta) {
+  // Pull the C tile towards L1 while the FMAs run; it is touched only at the end.
+  for (int i = 0; i < kMR; ++i) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 15), _MM_HINT_T0);
+  }
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
+  __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
+  __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
+  __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+
+#pragma GCC unroll 4
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(b);
+    const __m256 b1 = _mm256_load_ps(b + 8);
+    __m256 ai = _mm256_broadcast_ss(a + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00);
+    c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10);
+    c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20);
+    c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(ai, b0, c30);
+    c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(ai, b0, c40);
+    c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(ai, b0, c50);
+    c51 = _mm256_fmadd_ps(ai, b1, c51);
+    a += kMR;
+    b += kNR;
+  }
+
+  const __m256 valpha = _mm256_set1_ps(alpha);
+  store_row(c + 0 * ldc, c00, c01, valpha, beta);
+  store_row(c + 1 * ldc, c10, c11, valpha, beta);
+  store_row(c + 2 * ldc, c20, c21, valpha, beta);
+  store_row(c + 3 * ldc, c30, c31, valpha, beta);
+  store_row(c + 4 * ldc, c40, c41, valpha, beta);
+  store_row(c + 5 * ldc, c50, c51, valpha, beta);
+}
+
+}  // namespace
+
+const KernelConfig& avx2_kernel_config() {
+  // Blocking for a Zen core (48 KiB L1D, 1 MiB L2): a 256-deep B micro-panel is 16 KiB and an
+  // A micro-panel 6 KiB (L1); the 144 x 256 A block is 144 KiB (L2); a 256 x 4080 B block is
+  // 4 MiB, shared by the threads in L3.
+  static const KernelConfig config = {kMR, kNR, 144, 256, 4080, kernel_6x16};
+  return config;
+}
+
+}  // namespace hn::cpu::gemm_detail

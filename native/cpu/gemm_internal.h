@@ -1,0 +1,42 @@
+// Declarations shared by the SGEMM driver (gemm.cc, portable) and its AVX2/FMA micro-kernel
+// (avx2/gemm_avx2.cc). Not part of the public kernel API: include gemm.h for that.
+//
+// The driver follows the GotoBLAS/BLIS scheme. For each NC-wide column block of C and each
+// KC-deep slice of K it packs op(B)[kc, nc] into NR-wide micro-panels (shared by all threads,
+// lives in L2/L3), each thread packs MC rows of op(A)[mc, kc] into MR-high micro-panels (its
+// own, lives in L2), and the micro-kernel multiplies one A micro-panel by one B micro-panel
+// (the B micro-panel stays in L1 while the A panels stream past it).
+#pragma once
+#include <cstdint>
+
+namespace hn::cpu::gemm_detail {
+
+// Packed layouts (kc = depth of the current K slice):
+//   A micro-panel: a[k * MR + i] = op(A)[row0 + i, k0 + k], zero-padded past the last row.
+//   B micro-panel: b[k * NR + j] = op(B)[k0 + k, col0 + j], zero-padded past the last column.
+// A micro-kernel computes one full MR x NR tile of C (row stride ldc):
+//   C = alpha * (a-panel x b-panel) + beta * C, where beta == 0 stores without reading C.
+using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                             float alpha, float beta);
+
+// A micro-kernel with its register tile (MR x NR) and the cache blocking that suits it.
+struct KernelConfig {
+  int mr;
+  int nr;
+  int64_t mc;  // rows of op(A) packed per thread at a time (the A block sits in L2)
+  int64_t kc;  // depth of one K slice (an A and a B micro-panel together sit in L1)
+  int64_t nc;  // columns of op(B) packed at a time (the B block sits in L2/L3)
+  MicroKernel kernel;
+};
+
+// Runs the packed, blocked, multi-threaded product with the given micro-kernel.
+void sgemm_blocked(const KernelConfig& config, bool trans_a, bool trans_b, int64_t M, int64_t N,
+                   int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+                   int64_t ldb, float beta, float* C, int64_t ldc);
+
+#if defined(HN_HAVE_AVX2)
+// The AVX2/FMA 6x16 micro-kernel and its blocking (defined in avx2/gemm_avx2.cc).
+const KernelConfig& avx2_kernel_config();
+#endif
+
+}  // namespace hn::cpu::gemm_detail

@@ -1,0 +1,190 @@
+// Bindings for the loss functions (native/cpu/loss.h).
+#include <napi.h>
+
+#include <string>
+
+#include "../native/cpu/loss.h"
+#include "args.h"
+#include "registry.h"
+
+namespace hn::bindings {
+namespace {
+
+struct ClassDims {
+  int64_t N, C, S;
+};
+
+// [N, C, S] at `index`: the input viewed as batch, classes, flattened spatial dims.
+ClassDims class_dims(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  auto dims = int_list(info, index, op, "dims", 0, INT32_MAX, 3);
+  if (dims.size() != 3) {
+    throw_range_error(info.Env(), op, "dims", "3 entries [N, C, S]", std::to_string(dims.size()) + " entries");
+  }
+  if (dims[1] < 1) throw_range_error(info.Env(), op, "dims[1] (classes)", "at least 1", std::to_string(dims[1]));
+  checked_numel(info.Env(), op, "dims", dims);
+  return {dims[0], dims[1], dims[2]};
+}
+
+// Any number, infinities included (a 'mean' over no targets scales by 1/0; every row is then
+// ignored and the scale is never used).
+double any_number(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg) {
+  Napi::Value value = info[index];
+  if (!value.IsNumber()) throw_type_error(info.Env(), op, arg, "a number", describe(value));
+  return value.As<Napi::Number>().DoubleValue();
+}
+
+int32_t ignore_index(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  return static_cast<int32_t>(integer(info, index, op, "ignoreIndex", INT32_MIN, INT32_MAX));
+}
+
+// The kernels index with the targets: each must be a class or the ignore index.
+void check_targets(const Napi::CallbackInfo& info, const char* op, const ArrayView<int32_t>& target,
+                   int64_t C, int32_t ignore) {
+  for (size_t i = 0; i < target.length; ++i) {
+    const int32_t t = target.data[i];
+    if (t != ignore && (t < 0 || t >= C)) {
+      throw_range_error(info.Env(), op, "target[" + std::to_string(i) + "] (flat index)",
+                        "a class index in [0, " + std::to_string(C) + ") or ignoreIndex " + std::to_string(ignore),
+                        std::to_string(t));
+    }
+  }
+}
+
+Napi::Object totals_object(Napi::Env env, const hn::cpu::LossTotals& totals) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("loss", totals.loss);
+  out.Set("weight", totals.weight);
+  return out;
+}
+
+// (logits, target, weight|null, [N, C, S], ignoreIndex, labelSmoothing, lse, rowLoss)
+//   -> {loss, weight}
+Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
+  const char* op = "crossEntropy";
+  const auto d = class_dims(info, 3, op);
+  const int32_t ignore = ignore_index(info, 4, op);
+  const double smoothing = number(info, 5, op, "labelSmoothing");
+  if (smoothing < 0.0 || smoothing > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(smoothing));
+  auto logits = float_array(info, 0, op, "input", d.N * d.C * d.S);
+  auto target = int_array(info, 1, op, "target", d.N * d.S);
+  auto weight = optional_float_array(info, 2, op, "weight", d.C);
+  auto lse = float_array(info, 6, op, "lse", d.N * d.S);
+  auto row_loss = float_array(info, 7, op, "rowLoss", d.N * d.S);
+  check_targets(info, op, target, d.C, ignore);
+  const auto totals = hn::cpu::cross_entropy_forward(logits.data, target.data, weight.data, d.N, d.C, d.S,
+                                                     ignore, static_cast<float>(smoothing), lse.data, row_loss.data);
+  return totals_object(info.Env(), totals);
+}
+
+// (logits, target, weight|null, lse, gradRow|null, gradScale, [N, C, S], ignoreIndex,
+//  labelSmoothing, gradLogits)
+Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
+  const char* op = "crossEntropyBackward";
+  const auto d = class_dims(info, 6, op);
+  const int32_t ignore = ignore_index(info, 7, op);
+  const double smoothing = number(info, 8, op, "labelSmoothing");
+  if (smoothing < 0.0 || smoothing > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(smoothing));
+  auto logits = float_array(info, 0, op, "input", d.N * d.C * d.S);
+  auto target = int_array(info, 1, op, "target", d.N * d.S);
+  auto weight = optional_float_array(info, 2, op, "weight", d.C);
+  auto lse = float_array(info, 3, op, "lse", d.N * d.S);
+  auto grad_row = optional_float_array(info, 4, op, "gradOutput", d.N * d.S);
+  const double scale = any_number(info, 5, op, "gradScale");
+  auto grad = float_array(info, 9, op, "gradInput", d.N * d.C * d.S);
+  check_targets(info, op, target, d.C, ignore);
+  hn::cpu::cross_entropy_backward(logits.data, target.data, weight.data, lse.data, grad_row.data,
+                                  static_cast<float>(scale), d.N, d.C, d.S, ignore,
+                                  static_cast<float>(smoothing), grad.data);
+  return info.Env().Undefined();
+}
+
+// (logProbs, target, weight|null, [N, C, S], ignoreIndex, rowLoss) -> {loss, weight}
+Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "nllLoss";
+  const auto d = class_dims(info, 3, op);
+  const int32_t ignore = ignore_index(info, 4, op);
+  auto log_probs = float_array(info, 0, op, "input", d.N * d.C * d.S);
+  auto target = int_array(info, 1, op, "target", d.N * d.S);
+  auto weight = optional_float_array(info, 2, op, "weight", d.C);
+  auto row_loss = float_array(info, 5, op, "rowLoss", d.N * d.S);
+  check_targets(info, op, target, d.C, ignore);
+  const auto totals = hn::cpu::nll_loss_forward(log_probs.data, target.data, weight.data, d.N, d.C, d.S,
+                                                ignore, row_loss.data);
+  return totals_object(info.Env(), totals);
+}
+
+// (target, weight|null, gradRow|null, gradScale, [N, C, S], ignoreIndex, gradLogProbs)
+Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "nllLossBackward";
+  const auto d = class_dims(info, 4, op);
+  const int32_t ignore = ignore_index(info, 5, op);
+  auto target = int_array(info, 0, op, "target", d.N * d.S);
+  auto weight = optional_float_array(info, 1, op, "weight", d.C);
+  auto grad_row = optional_float_array(info, 2, op, "gradOutput", d.N * d.S);
+  const double scale = any_number(info, 3, op, "gradScale");
+  auto grad = float_array(info, 6, op, "gradInput", d.N * d.C * d.S);
+  check_targets(info, op, target, d.C, ignore);
+  hn::cpu::nll_loss_backward(target.data, weight.data, grad_row.data, static_cast<float>(scale), d.N, d.C,
+                             d.S, ignore, grad.data);
+  return info.Env().Undefined();
+}
+
+hn::cpu::PointwiseLoss pointwise_kind(const Napi::CallbackInfo& info, const char* op) {
+  return static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
+}
+
+double beta_arg(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  const double beta = number(info, index, op, "beta");
+  if (beta < 0.0) throw_range_error(info.Env(), op, "beta", "a non-negative number", std::to_string(beta));
+  return beta;
+}
+
+// (kind, input, target, weight|null, posWeight|null, beta, out|null) -> sum of the losses
+Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "pointwiseLoss";
+  const auto kind = pointwise_kind(info, op);
+  auto input = float_array(info, 1, op, "input");
+  const auto n = static_cast<int64_t>(input.length);
+  auto target = float_array(info, 2, op, "target", n);
+  auto weight = optional_float_array(info, 3, op, "weight", n);
+  auto pos_weight = optional_float_array(info, 4, op, "posWeight", n);
+  const double beta = beta_arg(info, 5, op);
+  auto out = optional_float_array(info, 6, op, "output", n);
+  const double sum = hn::cpu::pointwise_loss_forward(kind, input.data, target.data, weight.data, pos_weight.data,
+                                                     n, static_cast<float>(beta), out.data);
+  return Napi::Number::New(info.Env(), sum);
+}
+
+// (kind, input, target, weight|null, posWeight|null, beta, gradOutput|null, gradScale,
+//  gradInput|null, gradTarget|null)
+Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "pointwiseLossBackward";
+  const auto kind = pointwise_kind(info, op);
+  auto input = float_array(info, 1, op, "input");
+  const auto n = static_cast<int64_t>(input.length);
+  auto target = float_array(info, 2, op, "target", n);
+  auto weight = optional_float_array(info, 3, op, "weight", n);
+  auto pos_weight = optional_float_array(info, 4, op, "posWeight", n);
+  const double beta = beta_arg(info, 5, op);
+  auto grad_out = optional_float_array(info, 6, op, "gradOutput", n);
+  const double scale = any_number(info, 7, op, "gradScale");
+  auto grad_input = optional_float_array(info, 8, op, "gradInput", n);
+  auto grad_target = optional_float_array(info, 9, op, "gradTarget", n);
+  hn::cpu::pointwise_loss_backward(kind, input.data, target.data, weight.data, pos_weight.data, n,
+                                   static_cast<float>(beta), grad_out.data, static_cast<float>(scale),
+                                   grad_input.data, grad_target.data);
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
+  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
+  exports.Set("nllLossForward", Napi::Function::New(env, NllLossForward));
+  exports.Set("nllLossBackward", Napi::Function::New(env, NllLossBackward));
+  exports.Set("pointwiseLossForward", Napi::Function::New(env, PointwiseLossForward));
+  exports.Set("pointwiseLossBackward", Napi::Function::New(env, PointwiseLossBackward));
+}
+
+}  // namespace
+HN_REGISTER_BINDINGS(Register);
+}  // namespace hn::bindings

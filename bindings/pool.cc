@@ -1,0 +1,144 @@
+// Bindings for 2-D max and average pooling (native/cpu/pool.h).
+#include <napi.h>
+
+#include <string>
+
+#include "../native/cpu/pool.h"
+#include "args.h"
+#include "registry.h"
+
+namespace hn::bindings {
+namespace {
+
+std::string pair_string(int64_t a, int64_t b) {
+  return "[" + std::to_string(a) + ", " + std::to_string(b) + "]";
+}
+
+std::vector<int64_t> pair(const Napi::CallbackInfo& info, size_t index, const char* op,
+                          const char* arg, int64_t min_value) {
+  auto values = int_list(info, index, op, arg, min_value, INT32_MAX, 2);
+  if (values.size() != 2) {
+    throw_range_error(info.Env(), op, arg, "a pair of integers", std::to_string(values.size()) + " entries");
+  }
+  return values;
+}
+
+// Reads shape [N, C, H, W], kernel, stride, padding, dilation (pairs) at `first`.., checks them
+// as PyTorch does and derives the output size.
+hn::cpu::Pool2dShape pool_shape(const Napi::CallbackInfo& info, size_t first, const char* op,
+                                bool has_dilation, bool ceil_mode) {
+  Napi::Env env = info.Env();
+  auto shape = int_list(info, first, op, "shape", 0, INT32_MAX, 4);
+  if (shape.size() != 4) throw_range_error(env, op, "shape", "4 dims [N, C, H, W]", std::to_string(shape.size()) + " dims");
+  auto kernel = pair(info, first + 1, op, "kernelSize", 1);
+  auto stride = pair(info, first + 2, op, "stride", 1);
+  auto padding = pair(info, first + 3, op, "padding", 0);
+  std::vector<int64_t> dilation = has_dilation ? pair(info, first + 4, op, "dilation", 1)
+                                               : std::vector<int64_t>{1, 1};
+  for (int i = 0; i < 2; ++i) {
+    if (padding[i] > kernel[i] / 2) {
+      throw_range_error(env, op, "padding", "at most half the kernel size " + pair_string(kernel[0], kernel[1]),
+                        pair_string(padding[0], padding[1]));
+    }
+  }
+  hn::cpu::Pool2dShape s{};
+  s.planes = checked_numel(env, op, "shape", {shape[0], shape[1]});
+  s.in_h = shape[2];
+  s.in_w = shape[3];
+  s.kernel_h = kernel[0];
+  s.kernel_w = kernel[1];
+  s.stride_h = stride[0];
+  s.stride_w = stride[1];
+  s.pad_h = padding[0];
+  s.pad_w = padding[1];
+  s.dilation_h = dilation[0];
+  s.dilation_w = dilation[1];
+  s.out_h = hn::cpu::pool_output_size(s.in_h, s.kernel_h, s.stride_h, s.pad_h, s.dilation_h, ceil_mode);
+  s.out_w = hn::cpu::pool_output_size(s.in_w, s.kernel_w, s.stride_w, s.pad_w, s.dilation_w, ceil_mode);
+  if (s.out_h < 1 || s.out_w < 1) {
+    throw_range_error(env, op, "output size", "at least [1, 1] for input " + pair_string(s.in_h, s.in_w),
+                      pair_string(s.out_h, s.out_w));
+  }
+  // Overflow checks only: the products below are then safe.
+  checked_numel(env, op, "shape", {s.planes, s.in_h, s.in_w});
+  checked_numel(env, op, "output size", {s.planes, s.out_h, s.out_w});
+  return s;
+}
+
+int64_t input_numel(const hn::cpu::Pool2dShape& s) { return s.planes * s.in_h * s.in_w; }
+int64_t output_numel(const hn::cpu::Pool2dShape& s) { return s.planes * s.out_h * s.out_w; }
+
+// (x, shape, kernelSize, stride, padding, dilation, ceilMode, y, indices)
+Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
+  const char* op = "maxPool2d";
+  const bool ceil_mode = boolean(info, 6, op, "ceilMode");
+  const auto s = pool_shape(info, 1, op, true, ceil_mode);
+  if (s.in_h * s.in_w > INT32_MAX) {
+    throw_range_error(info.Env(), op, "input", "planes of at most 2^31 - 1 elements (int32 indices)",
+                      pair_string(s.in_h, s.in_w));
+  }
+  auto x = float_array(info, 0, op, "input", input_numel(s));
+  auto y = float_array(info, 7, op, "output", output_numel(s));
+  auto indices = int_array(info, 8, op, "indices", output_numel(s));
+  hn::cpu::max_pool2d_forward(x.data, y.data, indices.data, s);
+  return info.Env().Undefined();
+}
+
+// (gradOutput, indices, shape, kernelSize, stride, padding, dilation, ceilMode, gradInput)
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  const char* op = "maxPool2dBackward";
+  const bool ceil_mode = boolean(info, 7, op, "ceilMode");
+  const auto s = pool_shape(info, 2, op, true, ceil_mode);
+  auto gy = float_array(info, 0, op, "gradOutput", output_numel(s));
+  auto indices = int_array(info, 1, op, "indices", output_numel(s));
+  auto gx = float_array(info, 8, op, "gradInput", input_numel(s));
+  // The scatter writes at these positions: never trust them.
+  const int64_t plane = s.in_h * s.in_w;
+  for (size_t i = 0; i < indices.length; ++i) {
+    if (indices.data[i] < -1 || indices.data[i] >= plane) {
+      throw_range_error(info.Env(), op, "indices[" + std::to_string(i) + "]",
+                        "in [-1, " + std::to_string(plane) + ")", std::to_string(indices.data[i]));
+    }
+  }
+  hn::cpu::max_pool2d_backward(gy.data, indices.data, gx.data, s);
+  return info.Env().Undefined();
+}
+
+// (x, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, y);
+// divisorOverride 0 means none.
+Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
+  const char* op = "avgPool2d";
+  const bool ceil_mode = boolean(info, 5, op, "ceilMode");
+  const bool count_include_pad = boolean(info, 6, op, "countIncludePad");
+  const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
+  const auto s = pool_shape(info, 1, op, false, ceil_mode);
+  auto x = float_array(info, 0, op, "input", input_numel(s));
+  auto y = float_array(info, 8, op, "output", output_numel(s));
+  hn::cpu::avg_pool2d_forward(x.data, y.data, s, count_include_pad, divisor);
+  return info.Env().Undefined();
+}
+
+// (gradOutput, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride,
+//  gradInput)
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  const char* op = "avgPool2dBackward";
+  const bool ceil_mode = boolean(info, 5, op, "ceilMode");
+  const bool count_include_pad = boolean(info, 6, op, "countIncludePad");
+  const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
+  const auto s = pool_shape(info, 1, op, false, ceil_mode);
+  auto gy = float_array(info, 0, op, "gradOutput", output_numel(s));
+  auto gx = float_array(info, 8, op, "gradInput", input_numel(s));
+  hn::cpu::avg_pool2d_backward(gy.data, gx.data, s, count_include_pad, divisor);
+  return info.Env().Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("maxPool2dForward", Napi::Function::New(env, MaxPool2dForward));
+  exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward));
+  exports.Set("avgPool2dForward", Napi::Function::New(env, AvgPool2dForward));
+  exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward));
+}
+
+}  // namespace
+HN_REGISTER_BINDINGS(Register);
+}  // namespace hn::bindings

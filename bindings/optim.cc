@@ -1,0 +1,119 @@
+// Bindings for the fused optimizer updates (native/cpu/optim.h). Every array is checked for type,
+// length and liveness, every scalar for range, and no two arrays may overlap (the kernels read
+// and write them through restrict pointers).
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "../native/cpu/optim.h"
+#include "args.h"
+#include "registry.h"
+
+namespace hn::bindings {
+namespace {
+
+struct NamedRange {
+  const char* name;
+  const float* data;
+  size_t length;
+};
+
+void check_disjoint(Napi::Env env, const char* op, const std::vector<NamedRange>& ranges) {
+  for (size_t i = 0; i < ranges.size(); ++i) {
+    for (size_t j = i + 1; j < ranges.size(); ++j) {
+      const NamedRange& a = ranges[i];
+      const NamedRange& b = ranges[j];
+      if (a.length == 0 || b.length == 0 || a.data == nullptr || b.data == nullptr) continue;
+      if (a.data < b.data + b.length && b.data < a.data + a.length) {
+        throw_range_error(env, op, a.name, std::string("memory separate from ") + b.name,
+                          "overlapping arrays");
+      }
+    }
+  }
+}
+
+double in_range(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
+                double lo, double hi, bool hi_inclusive) {
+  const double v = number(info, index, op, arg);
+  if (v < lo || (hi_inclusive ? v > hi : v >= hi)) {
+    throw_range_error(info.Env(), op, arg,
+                      "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          (hi_inclusive ? "]" : ")"),
+                      describe(info[index]));
+  }
+  return v;
+}
+
+constexpr double kHuge = 1e300;
+
+// sgdStep(param, grad, momentumBuffer | null, lr, momentum, dampening, weightDecay, nesterov,
+//         maximize, firstStep)
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  const char* op = "sgdStep";
+  Napi::Env env = info.Env();
+  auto param = float_array(info, 0, op, "param");
+  const auto n = static_cast<int64_t>(param.length);
+  auto grad = float_array(info, 1, op, "grad", n);
+  auto buffer = optional_float_array(info, 2, op, "momentumBuffer", n);
+  hn::cpu::SgdOptions o;
+  o.lr = in_range(info, 3, op, "lr", 0, kHuge, true);
+  o.momentum = in_range(info, 4, op, "momentum", 0, kHuge, true);
+  o.dampening = number(info, 5, op, "dampening");
+  o.weight_decay = in_range(info, 6, op, "weightDecay", 0, kHuge, true);
+  o.nesterov = boolean(info, 7, op, "nesterov");
+  o.maximize = boolean(info, 8, op, "maximize");
+  o.first_step = boolean(info, 9, op, "firstStep");
+  if (o.momentum != 0 && buffer.data == nullptr && n > 0) {
+    throw_type_error(env, op, "momentumBuffer", "a Float32Array when momentum != 0", "null");
+  }
+  check_disjoint(env, op, {{"param", param.data, param.length}, {"grad", grad.data, grad.length},
+                           {"momentumBuffer", buffer.data, buffer.length}});
+  if (n == 0) return env.Undefined();
+  hn::cpu::sgd_step(param.data, grad.data, buffer.data, n, o);
+  return env.Undefined();
+}
+
+// adamStep(param, grad, expAvg, expAvgSq, maxExpAvgSq | null, lr, beta1, beta2, eps,
+//          weightDecay, decoupledWeightDecay, amsgrad, maximize, step)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  const char* op = "adamStep";
+  Napi::Env env = info.Env();
+  auto param = float_array(info, 0, op, "param");
+  const auto n = static_cast<int64_t>(param.length);
+  auto grad = float_array(info, 1, op, "grad", n);
+  auto exp_avg = float_array(info, 2, op, "expAvg", n);
+  auto exp_avg_sq = float_array(info, 3, op, "expAvgSq", n);
+  auto max_exp_avg_sq = optional_float_array(info, 4, op, "maxExpAvgSq", n);
+  hn::cpu::AdamOptions o;
+  o.lr = in_range(info, 5, op, "lr", 0, kHuge, true);
+  o.beta1 = in_range(info, 6, op, "beta1", 0, 1, false);
+  o.beta2 = in_range(info, 7, op, "beta2", 0, 1, false);
+  o.eps = in_range(info, 8, op, "eps", 0, kHuge, true);
+  o.weight_decay = in_range(info, 9, op, "weightDecay", 0, kHuge, true);
+  o.decoupled_weight_decay = boolean(info, 10, op, "decoupledWeightDecay");
+  o.amsgrad = boolean(info, 11, op, "amsgrad");
+  o.maximize = boolean(info, 12, op, "maximize");
+  o.step = integer(info, 13, op, "step", 1, INT32_MAX);
+  if (o.amsgrad && max_exp_avg_sq.data == nullptr && n > 0) {
+    throw_type_error(env, op, "maxExpAvgSq", "a Float32Array when amsgrad is set", "null");
+  }
+  check_disjoint(env, op, {{"param", param.data, param.length},
+                           {"grad", grad.data, grad.length},
+                           {"expAvg", exp_avg.data, exp_avg.length},
+                           {"expAvgSq", exp_avg_sq.data, exp_avg_sq.length},
+                           {"maxExpAvgSq", max_exp_avg_sq.data, max_exp_avg_sq.length}});
+  if (n == 0) return env.Undefined();
+  hn::cpu::adam_step(param.data, grad.data, exp_avg.data, exp_avg_sq.data, max_exp_avg_sq.data, n,
+                     o);
+  return env.Undefined();
+}
+
+void Register(Napi::Env env, Napi::Object exports) {
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+}
+
+}  // namespace
+HN_REGISTER_BINDINGS(Register);
+}  // namespace hn::bindings

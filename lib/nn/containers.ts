@@ -1,0 +1,194 @@
+// Containers: Sequential (children named '0', '1', ...; forward chains them), ModuleList (an
+// indexed list of children, no forward) and ModuleDict (children by key, in insertion order).
+import type { Tensor } from '../tensor';
+import { argRangeError, argTypeError, describeValue } from '../errors';
+import { Module } from './module';
+
+function checkModule(op: string, arg: string, value: unknown): Module {
+  if (!(value instanceof Module)) throw argTypeError(op, arg, 'a Module', describeValue(value));
+  return value;
+}
+
+// Shared by Sequential and ModuleList: children stored under their index as a string.
+class IndexedModules extends Module {
+  #items: Module[] = [];
+
+  protected setItems(op: string, modules: readonly Module[]): void {
+    modules.forEach((m, i) => checkModule(op, `modules[${i}]`, m));
+    for (let i = 0; i < this.#items.length; i++) this.unregisterModule(String(i));
+    this.#items = [...modules];
+    this.#items.forEach((m, i) => this.registerModule(String(i), m));
+  }
+
+  protected get items(): readonly Module[] {
+    return this.#items;
+  }
+
+  get length(): number {
+    return this.#items.length;
+  }
+
+  /** The module at `index`; negative indices count from the end. */
+  at(index: number): Module {
+    const n = this.#items.length;
+    if (!Number.isInteger(index) || index < -n || index >= n) {
+      throw argRangeError(`${this.constructor.name}.at`, 'index', `an integer in [${-n}, ${n - 1}]`, describeValue(index));
+    }
+    return this.#items[index < 0 ? index + n : index];
+  }
+
+  /** Adds a module at the end; returns this. */
+  append(module: Module): this {
+    checkModule(`${this.constructor.name}.append`, 'module', module);
+    this.#items.push(module);
+    this.registerModule(String(this.#items.length - 1), module);
+    return this;
+  }
+
+  extend(modules: Iterable<Module>): this {
+    for (const m of modules) this.append(m);
+    return this;
+  }
+
+  /** Inserts before `index` and renumbers the following modules (PyTorch's ModuleList.insert). */
+  insert(index: number, module: Module): void {
+    const op = `${this.constructor.name}.insert`;
+    checkModule(op, 'module', module);
+    const n = this.#items.length;
+    if (!Number.isInteger(index) || index < -n || index > n) throw argRangeError(op, 'index', `an integer in [${-n}, ${n}]`, describeValue(index));
+    const items = [...this.#items];
+    items.splice(index < 0 ? index + n : index, 0, module);
+    this.setItems(op, items);
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    return this.#items[Symbol.iterator]();
+  }
+}
+
+/**
+ * Runs its modules in order, each output feeding the next.
+ * @example const net = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 2));
+ * @example new nn.Sequential({ conv: new nn.Conv2d(3, 8, 3), act: new nn.ReLU() }) // named children
+ */
+export class Sequential extends Module {
+  constructor(...modules: Module[] | [Record<string, Module>]) {
+    super();
+    const op = 'Sequential';
+    const first = modules[0] as unknown;
+    if (modules.length === 1 && first !== null && typeof first === 'object' && !(first instanceof Module)) {
+      for (const [name, m] of Object.entries(first as Record<string, Module>)) this.registerModule(name, checkModule(op, name, m));
+    } else {
+      (modules as Module[]).forEach((m, i) => this.registerModule(String(i), checkModule(op, `modules[${i}]`, m)));
+    }
+  }
+
+  // Children in order; a module listed twice runs twice, as in PyTorch.
+  private steps(): Module[] {
+    return this.moduleEntries().map(([, m]) => m).filter((m): m is Module => m !== null);
+  }
+
+  get length(): number {
+    return this.steps().length;
+  }
+
+  /** The module at `index` in order; negative indices count from the end. */
+  at(index: number): Module {
+    const steps = this.steps();
+    const n = steps.length;
+    if (!Number.isInteger(index) || index < -n || index >= n) {
+      throw argRangeError('Sequential.at', 'index', `an integer in [${-n}, ${n - 1}]`, describeValue(index));
+    }
+    return steps[index < 0 ? index + n : index];
+  }
+
+  /** Adds a module at the end under the next index; returns this. */
+  append(module: Module): this {
+    this.registerModule(String(this.moduleEntries().length), checkModule('Sequential.append', 'module', module));
+    return this;
+  }
+
+  override forward(input: Tensor): Tensor;
+  override forward(input: unknown): unknown;
+  override forward(input: unknown): unknown {
+    let x = input;
+    for (const m of this.steps()) x = (m.forward as (v: unknown) => unknown).call(m, x);
+    return x;
+  }
+
+  [Symbol.iterator](): Iterator<Module> {
+    return this.steps()[Symbol.iterator]();
+  }
+}
+
+/** A list of modules registered as children '0', '1', ...; it has no forward of its own. */
+export class ModuleList extends IndexedModules {
+  constructor(modules: Iterable<Module> = []) {
+    super();
+    this.setItems('ModuleList', [...modules]);
+  }
+}
+
+/** Modules by key (insertion order), registered as children under their keys. */
+export class ModuleDict extends Module {
+  #keys: string[] = [];
+
+  constructor(modules: Record<string, Module> | Iterable<[string, Module]> = {}) {
+    super();
+    this.update(modules);
+  }
+
+  get size(): number {
+    return this.#keys.length;
+  }
+
+  get length(): number {
+    return this.#keys.length;
+  }
+
+  has(key: string): boolean {
+    return this.#keys.includes(key);
+  }
+
+  get(key: string): Module {
+    const m = this.has(key) ? this.getRegistered('module', key) : undefined;
+    if (!(m instanceof Module)) throw argRangeError('ModuleDict.get', 'key', `one of ${JSON.stringify(this.#keys)}`, `'${key}'`);
+    return m;
+  }
+
+  set(key: string, module: Module): this {
+    this.registerModule(key, checkModule('ModuleDict.set', key, module));
+    if (!this.#keys.includes(key)) this.#keys.push(key);
+    return this;
+  }
+
+  delete(key: string): boolean {
+    if (!this.has(key)) return false;
+    this.unregisterModule(key);
+    this.#keys = this.#keys.filter((k) => k !== key);
+    return true;
+  }
+
+  update(modules: Record<string, Module> | Iterable<[string, Module]>): this {
+    if (modules === null || typeof modules !== 'object') throw argTypeError('ModuleDict', 'modules', 'an object or iterable of [key, Module]', describeValue(modules));
+    const entries = Symbol.iterator in modules ? [...(modules as Iterable<[string, Module]>)] : Object.entries(modules);
+    for (const [key, m] of entries) this.set(key, m);
+    return this;
+  }
+
+  keys(): string[] {
+    return [...this.#keys];
+  }
+
+  values(): Module[] {
+    return this.#keys.map((k) => this.get(k));
+  }
+
+  entries(): [string, Module][] {
+    return this.#keys.map((k) => [k, this.get(k)]);
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.keys()[Symbol.iterator]();
+  }
+}

@@ -2,6 +2,7 @@
 export { relu, sigmoid, tanh } from './ops/elementwise';
 export { linear } from './ops/linalg';
 export { flatten, concat, reshape } from './ops/shape';
+export { conv2d, convTranspose2d } from './ops/conv';
 export { maxPool2d, avgPool2d } from './ops/pool';
 export { softmax, logSoftmax } from './ops/softmax';
 export {

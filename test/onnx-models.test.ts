@@ -110,6 +110,25 @@ describe('whole models in onnxruntime-node', () => {
   });
 });
 
+// hn.mtl.MultiTaskModel returns {task: Tensor}; its export has one output per head.
+const mtl = (hn as unknown as { mtl?: { MultiTaskModel?: new (o: { shared: hn.nn.Module; heads: Record<string, hn.nn.Module> }) => hn.nn.Module } }).mtl;
+describe.runIf(typeof mtl?.MultiTaskModel === 'function')('hn.mtl.MultiTaskModel', () => {
+  it('exports the trunk once and one output per task, in training mode too', async () => {
+    const Ctor = mtl?.MultiTaskModel as NonNullable<NonNullable<typeof mtl>['MultiTaskModel']>;
+    const model = new Ctor({
+      shared: new nn.Sequential(new nn.Conv2d(1, 4, 3, { padding: 1 }), new nn.ReLU(), new nn.Flatten()),
+      heads: { digit: new nn.Linear(4 * 8 * 8, 10), parity: new nn.Linear(4 * 8 * 8, 2) },
+    });
+    model.train();
+    const { proto } = await roundTrip(model, input([2, 1, 8, 8]), gen, { export: { dynamicBatch: true }, batches: [1, 17] });
+    expect(proto.graph?.output?.map((o) => o.name)).toEqual(['digit', 'parity']);
+    expect(opTypes(proto).filter((t) => t === 'Conv')).toHaveLength(1);
+    const meta = Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value]));
+    expect(JSON.parse(meta.tasks)).toEqual(['digit', 'parity']);
+    expect(model.training).toBe(true);
+  });
+});
+
 describe('exportModel: file, metadata and modes', () => {
   it('writes the file atomically (no temporary left), replaces an old one, and ORT runs it', async () => {
     const model = multiMnistModel();
@@ -150,6 +169,15 @@ describe('exportModel: file, metadata and modes', () => {
     expect([...model.namedModules()].map(([name, m]) => [name, m.training])).toEqual(before);
     // And the forward hooks that learn module paths are gone.
     expect([...model.namedModules()].some(([, m]) => Object.prototype.hasOwnProperty.call(m, 'forward'))).toBe(false);
+  });
+
+  it('several inputs (forward(a, b)), exported from a batch-1 example with a dynamic batch', async () => {
+    const fc = new nn.Linear(6, 3);
+    const model = { forward: (a: Tensor, b: Tensor) => fc.forward(hn.concat([a, b.mul(b)], 1)).add(a.sum(1, true)) };
+    const { proto } = await roundTrip(model, [input([1, 4]), input([1, 2])], gen, { export: { dynamicBatch: true }, batches: [1, 17] });
+    expect(proto.graph?.input?.map((i) => i.name)).toEqual(['input_0', 'input_1']);
+    const meta = Object.fromEntries(proto.metadataProps.map((p) => [p.key, p.value]));
+    expect(JSON.parse(meta.input_shape)).toEqual({ input_0: ['batch', 4], input_1: ['batch', 2] });
   });
 
   it('custom input and output names; an array output', async () => {

@@ -133,6 +133,7 @@ function checkInputs(exampleInput: Tensor | readonly Tensor[], dynamicBatch: boo
       throw argRangeError(OP, arg, 'a tensor with a batch dim 0 (dynamicBatch)', `a scalar of shape ${shapeString(t.shape)}`);
     }
   });
+  if (new Set(list).size !== list.length) throw argTypeError(OP, 'exampleInput', 'distinct tensors, one per graph input', 'the same tensor twice');
   if (dynamicBatch && list.some((t) => t.shape[0] !== list[0].shape[0])) {
     throw argRangeError(OP, 'exampleInput', 'tensors with the same batch size in dim 0 (dynamicBatch)', list.map((t) => shapeString(t.shape)).join(', '));
   }
@@ -244,6 +245,8 @@ function pairWithSecondTrace(model: Exportable, main: TracedGraph): Map<Tensor, 
     }
     pairs.set(a, b);
   });
+  // Inputs the outputs do not depend on are still graph inputs with a batch dim.
+  main.inputs.forEach((t, i) => pairs.set(t, other.inputs[i]));
   return pairs;
 }
 

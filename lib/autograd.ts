@@ -100,7 +100,15 @@ export function runBackward(root: Tensor, seed: Tensor, acc: GradAccumulators): 
  * Reverse sweep from several roots at once (torch.autograd.backward(tensors, grads)): every
  * shared ancestor is visited once, with the sum of the gradients from all roots.
  */
-export function runBackwardMany(roots: readonly Tensor[], seeds: readonly Tensor[], acc: GradAccumulators): void {
+export function runBackwardMany(
+  roots: readonly Tensor[],
+  seeds: readonly Tensor[],
+  acc: GradAccumulators,
+  stopAt?: ReadonlySet<Tensor>,
+): Map<Tensor, Tensor> {
+  // Tensors in stopAt are sinks: the sweep collects their gradient and goes no further
+  // (how WeightedOptimizer takes each task's gradient at the shared representation).
+  const captured = new Map<Tensor, Tensor>();
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
   // Iterative DFS: deep nets must not overflow the JS stack.
@@ -111,7 +119,7 @@ export function runBackwardMany(roots: readonly Tensor[], seeds: readonly Tensor
     while (stack.length > 0) {
       const top = stack[stack.length - 1];
       const [tensor, next] = top;
-      const inputs = tensor.gradFn?.backward ? tensor.gradFn.inputs : [];
+      const inputs = tensor.gradFn?.backward && !stopAt?.has(tensor) ? tensor.gradFn.inputs : [];
       if (next < inputs.length) {
         top[1] = next + 1;
         const child = inputs[next];
@@ -134,13 +142,16 @@ export function runBackwardMany(roots: readonly Tensor[], seeds: readonly Tensor
   });
   // A leaf's .grad is owned by the leaf (optimizers update it in place), so it never aliases a
   // gradient that another tensor also received, nor a caller's seed.
-  const claimed = new Set<Tensor>();
+  // Ownership is by memory, not object: a view (reshape's gradient) shares its source's storage.
+  const claimed = new Set<object>();
+  const seedStorage = new Set<object>([...seedSet].map((t) => t.storageKey));
   const storeLeafGrad = (tensor: Tensor, grad: Tensor): void => {
     if (tensor.grad) {
       acc.addInto(tensor.grad, grad);
     } else {
-      tensor.grad = claimed.has(grad) || seedSet.has(grad) ? acc.clone(grad) : grad;
-      claimed.add(tensor.grad);
+      const shared = claimed.has(grad.storageKey) || seedStorage.has(grad.storageKey);
+      tensor.grad = shared ? acc.clone(grad) : grad;
+      claimed.add(tensor.grad.storageKey);
     }
   };
   noGrad(() => {
@@ -149,6 +160,10 @@ export function runBackwardMany(roots: readonly Tensor[], seeds: readonly Tensor
       const grad = grads.get(tensor);
       if (!grad) continue;
       grads.delete(tensor);
+      if (stopAt?.has(tensor)) {
+        captured.set(tensor, grad);
+        continue;
+      }
       const node = tensor.gradFn;
       if (!node || !node.backward) {
         if (tensor.requiresGrad) storeLeafGrad(tensor, grad);
@@ -164,4 +179,5 @@ export function runBackwardMany(roots: readonly Tensor[], seeds: readonly Tensor
       });
     }
   });
+  return captured;
 }

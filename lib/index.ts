@@ -18,3 +18,4 @@ export * as data from './data';
 export { save, saveAsync, load, loadAsync, loadWithMetadata, loadWithMetadataAsync } from './io/checkpoint';
 export type { CheckpointRecord, CheckpointValue, SaveOptions, LoadedCheckpoint } from './io/checkpoint';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors';
+export * as mtl from './mtl';

@@ -142,6 +142,11 @@ export class Tensor {
     return elementwise.clone(this);
   }
 
+  /** @internal Identifies the memory: views of one tensor return the same object. */
+  get storageKey(): object {
+    return this.storage;
+  }
+
   /** @internal A new reference to this tensor's storage (for views). */
   shareStorage(): Storage {
     if (this.isDisposed) this.data; // throws the disposed error
@@ -228,6 +233,15 @@ export function backward(tensors: readonly Tensor[], gradients: readonly Tensor[
     }
   });
   runBackwardMany(tensors, gradients, accumulators);
+}
+
+/**
+ * @internal Backward from `tensors` that stops at `sinks` and returns the gradient that reached
+ * each sink (null where none did). Leaves before the sinks accumulate .grad as usual.
+ */
+export function backwardToSinks(tensors: readonly Tensor[], gradients: readonly Tensor[], sinks: readonly Tensor[]): (Tensor | null)[] {
+  const captured = runBackwardMany(tensors, gradients, accumulators, new Set(sinks));
+  return sinks.map((s) => captured.get(s) ?? null);
 }
 
 function flattenShapeArgs(args: readonly (number | readonly number[])[]): number[] {

@@ -153,3 +153,16 @@ describe('multi-root backward', () => {
     expect(Array.from(x.grad!.data)).toEqual([10, 10, 10]);
   });
 });
+
+describe('leaf gradients own their memory', () => {
+  it('a view of one leaf gradient is never another leaf gradient', () => {
+    const w = hn.tensor([1, 2, 3, 4], { requiresGrad: true });
+    const x = hn.tensor([[1, 1], [1, 1]], { requiresGrad: true });
+    // add passes the same gradient to both inputs; reshape's backward views it for x
+    const y = x.reshape(4).add(w);
+    y.sum().backward();
+    y.sum().backward(); // accumulates in place into both .grads
+    expect(Array.from(w.grad!.data)).toEqual([2, 2, 2, 2]);
+    expect(Array.from(x.grad!.data)).toEqual([2, 2, 2, 2]);
+  });
+});

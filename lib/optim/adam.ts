@@ -65,10 +65,12 @@ export class Adam extends Optimizer<AdamOptions> {
         const grad = this.gradOf(p);
         if (!grad) continue;
         const state = this.stateOf(p);
+        // A new state gets its keys in PyTorch's order: step, exp_avg, exp_avg_sq, max_exp_avg_sq.
+        state.step ??= 0;
         const expAvg = (state.expAvg ??= Tensor.empty(p.shape)) as Tensor;
         const expAvgSq = (state.expAvgSq ??= Tensor.empty(p.shape)) as Tensor;
         const maxExpAvgSq = amsgrad ? ((state.maxExpAvgSq ??= Tensor.empty(p.shape)) as Tensor) : null;
-        const step = ((state.step as number | undefined) ?? 0) + 1;
+        const step = (state.step as number) + 1;
         if (step > 2 ** 31 - 1) throw argRangeError(op, 'step', 'at most 2^31 - 1 steps per parameter', String(step));
         native.adamStep(p.floatData(op, p.name ?? 'parameter'), grad, expAvg.data as Float32Array, expAvgSq.data as Float32Array,
           maxExpAvgSq ? (maxExpAvgSq.data as Float32Array) : null, lr, betas[0], betas[1], eps, weightDecay,

@@ -36,8 +36,7 @@ import type {
   GradientWeighting,
   LearnedParameters,
   StepContext,
-  TaskLosses,
-} from './types';
+  TaskLosses, GradientInput } from './types';
 import {
   checkOptions,
   genericTaskNames,
@@ -48,8 +47,7 @@ import {
   rangeError,
   readContext,
   readGradients,
-  readLosses,
-} from './validate';
+  readLosses, gradientRows } from './validate';
 
 const OP = 'mtl.weighting.gradNorm';
 
@@ -133,8 +131,9 @@ export class GradNorm implements GradientWeighting, LearnedParameters {
   }
 
   /** direction = Σ_i w_i g_i, weights = w. Records L_i(0) if `losses` is the first seen. */
-  combine(G: GradientMatrix, losses?: TaskLosses, ctx?: StepContext): CombineResult {
+  combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
     const op = `${OP}.combine`;
+    const G = gradientRows(op, input);
     this.gradientNorms(G, op); // checks G (and initialises on first use)
     readContext(op, ctx);
     if (losses !== undefined) this.lossRatios(op, losses);

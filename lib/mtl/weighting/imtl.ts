@@ -23,8 +23,8 @@
 
 import { TaskList, checkedGram, combineResult } from './common';
 import { solveLeastSquares, solveLinear, transpose, type Matrix } from './linalg';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses } from './types';
-import { checkOptions, GRADIENT_LEVELS, oneOfOption, readContext, readLosses } from './validate';
+import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
+import { checkOptions, GRADIENT_LEVELS, oneOfOption, readContext, readLosses, gradientRows } from './validate';
 
 const OP = 'mtl.weighting.imtl';
 
@@ -88,8 +88,9 @@ export class Imtl implements GradientWeighting {
     return this;
   }
 
-  combine(G: GradientMatrix, losses?: TaskLosses, ctx?: StepContext): CombineResult {
+  combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
     const op = `${OP}.combine`;
+    const G = gradientRows(op, input);
     const { rows, gram } = checkedGram(op, G, this.tasks, (names) => this.init(names));
     readContext(op, ctx);
     if (losses !== undefined) readLosses(op, losses, this.tasks.names);

@@ -31,15 +31,14 @@
 
 import { TaskList, checkedGram, combineResult } from './common';
 import { matVec, type Matrix } from './linalg';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses } from './types';
+import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
 import {
   checkOptions,
   GRADIENT_LEVELS,
   numberOption,
   oneOfOption,
   readContext,
-  readLosses,
-} from './validate';
+  readLosses, gradientRows } from './validate';
 
 const OP = 'mtl.weighting.mgda';
 
@@ -176,8 +175,9 @@ export class Mgda implements GradientWeighting {
     return this;
   }
 
-  combine(G: GradientMatrix, losses?: TaskLosses, ctx?: StepContext): CombineResult {
+  combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
     const op = `${OP}.combine`;
+    const G = gradientRows(op, input);
     const { rows, gram, tasks: T } = checkedGram(op, G, this.tasks, (names) => this.init(names));
     readContext(op, ctx);
     const needsLoss = this.normalization === 'loss' || this.normalization === 'loss+';

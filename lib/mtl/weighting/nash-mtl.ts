@@ -32,15 +32,14 @@
 import { TaskList, checkedGram, combineResult } from './common';
 import { frobeniusNorm, matVec, solveLinear, type Matrix } from './linalg';
 import { minNormElement } from './mgda';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses } from './types';
+import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
 import {
   checkOptions,
   GRADIENT_LEVELS,
   numberOption,
   oneOfOption,
   readContext,
-  readLosses,
-} from './validate';
+  readLosses, gradientRows } from './validate';
 
 const OP = 'mtl.weighting.nashMtl';
 
@@ -195,8 +194,9 @@ export class NashMtl implements GradientWeighting {
     return this;
   }
 
-  combine(G: GradientMatrix, losses?: TaskLosses, ctx?: StepContext): CombineResult {
+  combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
     const op = `${OP}.combine`;
+    const G = gradientRows(op, input);
     const { rows, gram } = checkedGram(op, G, this.tasks, (names) => this.init(names));
     readContext(op, ctx);
     if (losses !== undefined) readLosses(op, losses, this.tasks.names);

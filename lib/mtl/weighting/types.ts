@@ -1,3 +1,4 @@
+import type { Tensor } from '../../tensor';
 /**
  * The contract between hydranet's multi-task weighting strategies (this folder) and whoever
  * trains with them (`WeightedOptimizer`, or a user's own loop).
@@ -42,6 +43,9 @@ export type GradientRow = Float32Array | Float64Array | readonly number[];
 
 /** T task gradients of P numbers each (rows = tasks, in `taskNames` order). */
 export type GradientMatrix = readonly GradientRow[];
+
+/** What combine() accepts: rows, or a T×P float32 Tensor. */
+export type GradientInput = GradientMatrix | Tensor;
 
 /**
  * Per-task losses: an array in `taskNames` order, or an object keyed by task name
@@ -97,7 +101,7 @@ export interface GradientWeighting extends StrategyBase {
   /** Its paper's default gradient level, or the user's override. */
   readonly gradientLevel: GradientLevel;
   /** One combination step: see the module comment for the contract. */
-  combine(G: GradientMatrix, losses?: TaskLosses, ctx?: StepContext): CombineResult;
+  combine(G: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult;
 }
 
 /**

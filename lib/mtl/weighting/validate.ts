@@ -1,8 +1,9 @@
+import { isTensor } from '../../tensor';
 // Argument checks shared by the weighting strategies. Every message names the op, the argument,
 // what was expected and what came, e.g.
 //   "mtl.weighting.static: expected weights['depth'] to be a finite number >= 0, got -1".
 
-import type { GradientMatrix, GradientRow, StepContext, TaskLosses } from './types';
+import type { GradientMatrix, GradientRow, StepContext, TaskLosses, GradientInput } from './types';
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -148,6 +149,15 @@ export function readContext(op: string, ctx: StepContext | undefined): StepConte
  * array or typed array of the same length P >= 1. Values are checked later, through the Gram
  * matrix (a non-finite entry makes it non-finite), so that no extra pass over G is spent.
  */
+/** A T×P tensor becomes T row views of its storage (no copy); arrays of rows pass through. */
+export function gradientRows(op: string, G: GradientInput): GradientMatrix {
+  if (!isTensor(G)) return G;
+  if (G.ndim !== 2) throw rangeError(op, 'G', 'a 2-D tensor [tasks, P] or an array of rows', `a tensor of shape [${G.shape.join(', ')}]`);
+  const data = G.floatData(op, 'G');
+  const [T, P] = G.shape;
+  return Array.from({ length: T }, (_, t) => data.subarray(t * P, (t + 1) * P));
+}
+
 export function readGradients(
   op: string,
   G: GradientMatrix,

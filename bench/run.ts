@@ -1,10 +1,12 @@
 // `npm run bench`: every benchmark in one process, printed as one Markdown table.
 //   --filter <substring>   only rows whose name contains it
 //   --threads <n>          kernel threads (default: every core)
+//   --only <groups>        comma-separated: kernels, workloads, strategies (default: all)
 import * as hn from '../lib/index';
 import { bindings } from '../lib/native';
 import { formatTable, gitCommit, machineDescription, Measurement } from './harness';
 import { kernelBenchmarks } from './kernels';
+import { strategyBenchmarks, workloadBenchmarks } from './workloads';
 
 interface PeakBindings {
   measurePeakGflops?(threads: number, milliseconds: number): number;
@@ -29,7 +31,12 @@ function main(): void {
   console.log(`- machine: ${machineDescription()}`);
   console.log(`- threads: ${nThreads}; AVX2/FMA kernels: ${hn.cpuFeatures().avx2}`);
   console.log(`- measured FMA peak: ${peakAll.toFixed(1)} GFLOP/s on ${nThreads} threads, ${peakOne.toFixed(1)} on 1\n`);
-  let rows: Measurement[] = kernelBenchmarks();
+  const groups = (argValue('--only') ?? 'kernels,workloads,strategies').split(',');
+  let rows: Measurement[] = [
+    ...(groups.includes('kernels') ? kernelBenchmarks() : []),
+    ...(groups.includes('workloads') ? workloadBenchmarks() : []),
+    ...(groups.includes('strategies') ? strategyBenchmarks() : []),
+  ];
   if (filter) rows = rows.filter((r) => r.name.includes(filter));
   for (const r of rows) {
     if (r.flops && Number.isFinite(peakAll)) {

@@ -1,16 +1,62 @@
-// The global seeded generator behind randn/rand, parameter init and dropout (hn.manualSeed).
-// xoshiro128** seeded through splitmix32: fast, 32-bit, reproducible across platforms.
+// The one seeded random generator of hydranet: xoshiro128** (Blackman & Vigna 2018), all 32-bit
+// integer arithmetic (Math.imul, >>> 0), so a seed reproduces bit for bit on every platform.
+// Two seeding schemes fill its state:
+// - splitmix32 of a 32-bit fold of the seed: `new Generator(seed)` / `manualSeed`, the global
+//   generator behind randn/rand, parameter init and dropout (hn.manualSeed), and the
+//   mtl.weighting stream (lib/mtl/weighting/rng.ts);
+// - splitmix64 of (seed, stream): `Generator.fromSplitMix64`, the data sets' and loaders' streams
+//   (lib/data/prng.ts), kept apart so that data never moves the global stream.
+// Draws come in two precisions: `uniform`/`normal` use 24-bit uniforms (exact in float32), and
+// `uniformFloat64`/`normalFloat64` 53-bit ones (exact in float64).
+
+const MASK64 = (1n << 64n) - 1n;
+
+/** One step of splitmix64 as a pure mixing function of a 64-bit value. */
+function mix64(x: bigint): bigint {
+  let z = (x + 0x9e3779b97f4a7c15n) & MASK64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & MASK64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & MASK64;
+  return z ^ (z >> 31n);
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+function checkSplitMix64Input(op: string, arg: string, value: number): bigint {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${op}: expected ${arg} to be a non-negative safe integer, got ${String(value)}`);
+  }
+  return BigInt(value);
+}
 
 export class Generator {
-  private s = new Uint32Array(4);
+  private readonly s = new Uint32Array(4);
   private spareNormal: number | null = null;
 
   constructor(seed = 0) {
     this.manualSeed(seed);
   }
 
+  /**
+   * A generator seeded by splitmix64: `stream` selects an independent sequence for the same seed
+   * (a loader's epoch, say). The state is splitmix64(splitmix64(seed) ^ stream), expanded by
+   * splitmix64. Both must be non-negative safe integers.
+   */
+  static fromSplitMix64(seed: number, stream = 0): Generator {
+    const g = new Generator();
+    g.seedSplitMix64(seed, stream, 'Generator.fromSplitMix64');
+    return g;
+  }
+
+  /** Reseeds by splitmix32 of the seed's 32-bit fold (|seed|'s low word xor its high word). */
   manualSeed(seed: number): void {
-    let x = (Math.floor(Math.abs(seed)) >>> 0) ^ Math.floor(seed / 2 ** 32);
+    this.seedSplitMix32((Math.floor(Math.abs(seed)) >>> 0) ^ Math.floor(seed / 2 ** 32));
+  }
+
+  /** Fills the state with four consecutive splitmix32 outputs after the 32-bit `key`. */
+  protected seedSplitMix32(key: number): void {
+    let x = key;
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) >>> 0;
       let z = x;
@@ -18,6 +64,24 @@ export class Generator {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       this.s[i] = (z ^ (z >>> 16)) >>> 0;
     }
+    this.seeded();
+  }
+
+  /** The splitmix64 scheme of `fromSplitMix64`; `op` names the caller in errors. */
+  protected seedSplitMix64(seed: number, stream: number, op: string): void {
+    let x = mix64(checkSplitMix64Input(op, 'seed', seed)) ^ checkSplitMix64Input(op, 'stream', stream);
+    for (let i = 0; i < 4; i += 2) {
+      x = mix64(x);
+      this.s[i] = Number(x & 0xffffffffn);
+      this.s[i + 1] = Number(x >> 32n);
+    }
+    this.seeded();
+  }
+
+  private seeded(): void {
+    // The all-zero state is the one fixed point of xoshiro. Neither scheme can produce it
+    // (splitmix outputs of distinct counters are distinct), but never let it through.
+    if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
     this.spareNormal = null;
   }
 
@@ -26,11 +90,13 @@ export class Generator {
     return [...this.s, this.spareNormal === null ? NaN : this.spareNormal];
   }
 
+  /** Restores `getState()`: four state words and the cached normal (NaN: none). */
   setState(state: readonly number[]): void {
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
     this.spareNormal = Number.isNaN(state[4]) ? null : state[4];
   }
 
+  /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
     const s = this.s;
     const result = Math.imul(rotl(Math.imul(s[1], 5), 7), 9) >>> 0;
@@ -49,18 +115,60 @@ export class Generator {
     return (this.nextUint32() >>> 8) / 16777216;
   }
 
+  /** Uniform in [0, 1) with 53 random bits (two draws). */
+  uniformFloat64(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal draw by Box-Muller on 24-bit uniforms. */
   normal(): number {
-    if (this.spareNormal !== null) {
-      const v = this.spareNormal;
-      this.spareNormal = null;
-      return v;
-    }
+    if (this.spareNormal !== null) return this.takeSpareNormal();
     let u = 0;
     while (u === 0) u = this.uniform();
-    const v = this.uniform();
+    return this.boxMuller(u, this.uniform());
+  }
+
+  /** Standard normal draw by Box-Muller on 53-bit uniforms. */
+  normalFloat64(): number {
+    if (this.spareNormal !== null) return this.takeSpareNormal();
+    return this.boxMuller(1 - this.uniformFloat64(), this.uniformFloat64()); // (0, 1]: log stays finite
+  }
+
+  /** Returns one normal of the pair for u in (0, 1], v in [0, 1) and keeps the other for the next call. */
+  private boxMuller(u: number, v: number): number {
     const r = Math.sqrt(-2 * Math.log(u));
     this.spareNormal = r * Math.sin(2 * Math.PI * v);
     return r * Math.cos(2 * Math.PI * v);
+  }
+
+  private takeSpareNormal(): number {
+    const v = this.spareNormal as number;
+    this.spareNormal = null;
+    return v;
+  }
+
+  /** Uniform integer in [0, n), n <= 2^32, without modulo bias (rejects the ragged top). */
+  below(n: number, op = 'Generator.below'): number {
+    if (!Number.isInteger(n) || n < 1 || n > 2 ** 32) {
+      throw new RangeError(`${op}: expected n to be an integer in [1, 2^32], got ${n}`);
+    }
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    let x = this.nextUint32();
+    while (x >= limit) x = this.nextUint32();
+    return x % n;
+  }
+
+  /** Fisher-Yates shuffle, in place; returns `items`. */
+  shuffle<A extends { length: number; [index: number]: unknown }>(items: A): A {
+    for (let i = items.length - 1; i > 0; i--) {
+      const j = this.below(i + 1);
+      const v = items[i];
+      items[i] = items[j];
+      items[j] = v;
+    }
+    return items;
   }
 
   fillUniform(out: Float32Array, low = 0, high = 1): Float32Array {
@@ -73,10 +181,6 @@ export class Generator {
     for (let i = 0; i < out.length; i++) out[i] = mean + std * this.normal();
     return out;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 export const defaultGenerator = new Generator(0);

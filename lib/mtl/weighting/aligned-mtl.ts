@@ -19,10 +19,10 @@
  * Aligned-MTL; its "-UB" variant uses the shared representation).
  */
 
-import { TaskList, checkedGram, combineResult } from './common';
+import { GramStrategy, combineResult } from './common';
 import { symmetricEigen, type Matrix } from './linalg';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
-import { checkOptions, GRADIENT_LEVELS, oneOfOption, readContext, readLosses, gradientRows } from './validate';
+import type { CombineResult, GradientInput, GradientLevel, GradientWeighting, StepContext, TaskLosses } from './types';
+import { checkOptions, GRADIENT_LEVELS, oneOfOption } from './validate';
 
 const OP = 'mtl.weighting.alignedMtl';
 const FLOAT32_EPSILON = 2 ** -23;
@@ -67,34 +67,21 @@ export interface AlignedMtlOptions {
   gradientLevel?: GradientLevel;
 }
 
-export class AlignedMtl implements GradientWeighting {
+export class AlignedMtl extends GramStrategy implements GradientWeighting {
   readonly name = 'alignedMtl';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
   readonly scale: AlignedScale;
-  private readonly tasks = new TaskList();
 
   constructor(options?: AlignedMtlOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['scale', 'gradientLevel']);
     this.scale = oneOfOption(OP, 'scale', o.scale, ['min', 'median', 'rmse'], 'min');
     this.gradientLevel = oneOfOption(OP, 'gradientLevel', o.gradientLevel, GRADIENT_LEVELS, 'parameters');
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
-    return this;
-  }
-
   combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
-    const op = `${OP}.combine`;
-    const G = gradientRows(op, input);
-    const { rows, gram } = checkedGram(op, G, this.tasks, (names) => this.init(names));
-    readContext(op, ctx);
-    if (losses !== undefined) readLosses(op, losses, this.tasks.names);
+    const { rows, gram } = this.combineInputs(input, losses, ctx);
     const { B } = alignedMtlTransform(gram, this.scale);
     return combineResult(rows, B.map((row) => row.reduce((a, b) => a + b, 0)));
   }

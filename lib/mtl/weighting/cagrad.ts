@@ -31,17 +31,11 @@
  * Default c = 0.4 (the paper's NYUv2 / Cityscapes value) and `gradientLevel: 'parameters'`.
  */
 
-import { TaskList, checkedGram, combineResult } from './common';
+import { GramStrategy, combineResult } from './common';
 import { matVec, projectOntoSimplex, quadraticForm, solveLeastSquares, solveLinear, type Matrix } from './linalg';
 import { minNormElement } from './mgda';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
-import {
-  checkOptions,
-  GRADIENT_LEVELS,
-  numberOption,
-  oneOfOption,
-  readContext,
-  readLosses, gradientRows } from './validate';
+import type { CombineResult, GradientInput, GradientLevel, GradientWeighting, StepContext, TaskLosses } from './types';
+import { checkOptions, GRADIENT_LEVELS, numberOption, oneOfOption } from './validate';
 
 const OP = 'mtl.weighting.cagrad';
 
@@ -222,16 +216,16 @@ export interface CagradOptions {
   maxIterations?: number;
 }
 
-export class CaGrad implements GradientWeighting {
+export class CaGrad extends GramStrategy implements GradientWeighting {
   readonly name = 'cagrad';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
   readonly c: number;
   readonly rescale: 0 | 1 | 2;
   private readonly maxIterations: number;
-  private readonly tasks = new TaskList();
 
   constructor(options?: CagradOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['c', 'rescale', 'gradientLevel', 'maxIterations']);
     this.c = numberOption(OP, 'c', o.c, 0.4, { min: 0 });
     if (o.rescale !== undefined && o.rescale !== 0 && o.rescale !== 1 && o.rescale !== 2) {
@@ -242,21 +236,8 @@ export class CaGrad implements GradientWeighting {
     this.maxIterations = numberOption(OP, 'maxIterations', o.maxIterations, 10000, { min: 1, integer: true });
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
-    return this;
-  }
-
   combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
-    const op = `${OP}.combine`;
-    const G = gradientRows(op, input);
-    const { rows, gram, tasks: T } = checkedGram(op, G, this.tasks, (names) => this.init(names));
-    readContext(op, ctx);
-    if (losses !== undefined) readLosses(op, losses, this.tasks.names);
+    const { rows, gram, tasks: T } = this.combineInputs(input, losses, ctx);
     const { w, lambda, paretoStationary } = cagradDual(gram, this.c, { maxIterations: this.maxIterations });
     if (paretoStationary) return combineResult(rows, new Float64Array(T)); // d* = 0
     const s = this.rescale === 0 ? 1 : this.rescale === 1 ? 1 + this.c * this.c : 1 + this.c;

@@ -16,7 +16,7 @@
  * without any recorded step sits in between, the two latest epochs that have records are used.
  */
 
-import { TaskList, softmax } from './common';
+import { TaskStrategy, softmax } from './common';
 import type { LossWeighting, StepContext, TaskLosses } from './types';
 import {
   checkOptions,
@@ -41,24 +41,20 @@ interface EpochRecord {
   count: number;
 }
 
-export class DynamicWeightAverage implements LossWeighting {
+export class DynamicWeightAverage extends TaskStrategy implements LossWeighting {
   readonly name = 'dwa';
   readonly kind = 'loss' as const;
   readonly temperature: number;
-  private readonly tasks = new TaskList();
   private history: EpochRecord[] = [];
 
   constructor(options?: DwaOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['temperature']);
     this.temperature = numberOption(OP, 'temperature', o.temperature, 2, { min: 0, exclusiveMin: true });
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     this.history = [];
     return this;
   }

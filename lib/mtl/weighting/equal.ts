@@ -3,24 +3,18 @@
  * The baseline every paper of this folder compares against.
  */
 
-import { TaskList } from './common';
+import { TaskStrategy } from './common';
 import type { LossWeighting, StepContext, TaskLosses } from './types';
 import { inferTaskNames, readContext, readLosses } from './validate';
 
 const OP = 'mtl.weighting.equal';
 
-export class EqualWeighting implements LossWeighting {
+export class EqualWeighting extends TaskStrategy implements LossWeighting {
   readonly name = 'equal';
   readonly kind = 'loss' as const;
-  private readonly tasks = new TaskList();
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
-    return this;
+  constructor() {
+    super(OP);
   }
 
   /** Ones, one per task. Needs `init` or `losses` (to know T). */

@@ -27,7 +27,7 @@
  * rates. (LibMTL parametrises w by a softmax instead; we keep the paper's direct weights.)
  */
 
-import { TaskList } from './common';
+import { TaskStrategy } from './common';
 import { weightedRowSum } from './linalg';
 import type {
   CombineResult,
@@ -60,25 +60,21 @@ export interface GradNormOptions {
   initialLosses?: TaskLosses;
 }
 
-export class GradNorm implements GradientWeighting, LearnedParameters {
+export class GradNorm extends TaskStrategy implements GradientWeighting, LearnedParameters {
   readonly name = 'gradNorm';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
   readonly alpha: number;
-  private readonly tasks = new TaskList();
   private readonly givenInitialLosses: TaskLosses | undefined;
   private w = new Float64Array(0);
   private L0: Float64Array | null = null;
 
   constructor(options?: GradNormOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['alpha', 'gradientLevel', 'initialLosses']);
     this.alpha = numberOption(OP, 'alpha', o.alpha, 1.5, { min: 0 });
     this.gradientLevel = oneOfOption(OP, 'gradientLevel', o.gradientLevel, GRADIENT_LEVELS, 'parameters');
     this.givenInitialLosses = o.initialLosses as TaskLosses | undefined;
-  }
-
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
   }
 
   /** The task weights w (live; update in place, then call `afterUpdate`). */
@@ -91,8 +87,8 @@ export class GradNorm implements GradientWeighting, LearnedParameters {
     return this.L0;
   }
 
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     this.w = new Float64Array(taskNames.length).fill(1);
     this.L0 = this.givenInitialLosses === undefined
       ? null

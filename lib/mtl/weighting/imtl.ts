@@ -21,10 +21,10 @@
  * learned loss scales) is not included.
  */
 
-import { TaskList, checkedGram, combineResult } from './common';
+import { GramStrategy, combineResult } from './common';
 import { solveLeastSquares, solveLinear, transpose, type Matrix } from './linalg';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
-import { checkOptions, GRADIENT_LEVELS, oneOfOption, readContext, readLosses, gradientRows } from './validate';
+import type { CombineResult, GradientInput, GradientLevel, GradientWeighting, StepContext, TaskLosses } from './types';
+import { checkOptions, GRADIENT_LEVELS, oneOfOption } from './validate';
 
 const OP = 'mtl.weighting.imtl';
 
@@ -68,32 +68,19 @@ export interface ImtlOptions {
   gradientLevel?: GradientLevel;
 }
 
-export class Imtl implements GradientWeighting {
+export class Imtl extends GramStrategy implements GradientWeighting {
   readonly name = 'imtl';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
-  private readonly tasks = new TaskList();
 
   constructor(options?: ImtlOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['gradientLevel']);
     this.gradientLevel = oneOfOption(OP, 'gradientLevel', o.gradientLevel, GRADIENT_LEVELS, 'representation');
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
-    return this;
-  }
-
   combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
-    const op = `${OP}.combine`;
-    const G = gradientRows(op, input);
-    const { rows, gram } = checkedGram(op, G, this.tasks, (names) => this.init(names));
-    readContext(op, ctx);
-    if (losses !== undefined) readLosses(op, losses, this.tasks.names);
+    const { rows, gram } = this.combineInputs(input, losses, ctx);
     return combineResult(rows, imtlWeights(gram));
   }
 }

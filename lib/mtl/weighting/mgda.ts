@@ -29,16 +29,10 @@
  * keeps n_t = 1.
  */
 
-import { TaskList, checkedGram, combineResult } from './common';
+import { GramStrategy, combineResult } from './common';
 import { matVec, type Matrix } from './linalg';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
-import {
-  checkOptions,
-  GRADIENT_LEVELS,
-  numberOption,
-  oneOfOption,
-  readContext,
-  readLosses, gradientRows } from './validate';
+import type { CombineResult, GradientInput, GradientLevel, GradientWeighting, StepContext, TaskLosses } from './types';
+import { checkOptions, GRADIENT_LEVELS, numberOption, oneOfOption } from './validate';
 
 const OP = 'mtl.weighting.mgda';
 
@@ -149,16 +143,16 @@ export interface MgdaOptions {
   tolerance?: number;
 }
 
-export class Mgda implements GradientWeighting {
+export class Mgda extends GramStrategy implements GradientWeighting {
   readonly name = 'mgda';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
   readonly normalization: MgdaNormalization;
   private readonly maxIterations: number;
   private readonly tolerance: number;
-  private readonly tasks = new TaskList();
 
   constructor(options?: MgdaOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['normalization', 'gradientLevel', 'maxIterations', 'tolerance']);
     this.normalization = oneOfOption(OP, 'normalization', o.normalization, ['none', 'l2', 'loss', 'loss+'], 'none');
     this.gradientLevel = oneOfOption(OP, 'gradientLevel', o.gradientLevel, GRADIENT_LEVELS, 'representation');
@@ -166,23 +160,9 @@ export class Mgda implements GradientWeighting {
     this.tolerance = numberOption(OP, 'tolerance', o.tolerance, 1e-12, { min: 0 });
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
-    return this;
-  }
-
   combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
-    const op = `${OP}.combine`;
-    const G = gradientRows(op, input);
-    const { rows, gram, tasks: T } = checkedGram(op, G, this.tasks, (names) => this.init(names));
-    readContext(op, ctx);
     const needsLoss = this.normalization === 'loss' || this.normalization === 'loss+';
-    const L = needsLoss ? readLosses(op, losses, this.tasks.names, { positive: true }) : null;
-    if (!needsLoss && losses !== undefined) readLosses(op, losses, this.tasks.names);
+    const { rows, gram, tasks: T, losses: L } = this.combineInputs(input, losses, ctx, { positiveLosses: needsLoss });
     const n = new Float64Array(T).fill(1);
     for (let t = 0; t < T; t++) {
       const norm = Math.sqrt(gram[t][t]);

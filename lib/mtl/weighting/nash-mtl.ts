@@ -29,17 +29,11 @@
  * Default `gradientLevel: 'parameters'` (the authors do not support representation gradients).
  */
 
-import { TaskList, checkedGram, combineResult } from './common';
+import { GramStrategy, combineResult } from './common';
 import { frobeniusNorm, matVec, solveLinear, type Matrix } from './linalg';
 import { minNormElement } from './mgda';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
-import {
-  checkOptions,
-  GRADIENT_LEVELS,
-  numberOption,
-  oneOfOption,
-  readContext,
-  readLosses, gradientRows } from './validate';
+import type { CombineResult, GradientInput, GradientLevel, GradientWeighting, StepContext, TaskLosses } from './types';
+import { checkOptions, GRADIENT_LEVELS, numberOption, oneOfOption } from './validate';
 
 const OP = 'mtl.weighting.nashMtl';
 
@@ -159,7 +153,7 @@ export interface NashMtlOptions {
   gradientLevel?: GradientLevel;
 }
 
-export class NashMtl implements GradientWeighting {
+export class NashMtl extends GramStrategy implements GradientWeighting {
   readonly name = 'nashMtl';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
@@ -167,11 +161,11 @@ export class NashMtl implements GradientWeighting {
   readonly maxNorm: number;
   readonly updateWeightsEvery: number;
   private readonly maxIterations: number;
-  private readonly tasks = new TaskList();
   private calls = 0;
   private previousAlpha: Float64Array | null = null;
 
   constructor(options?: NashMtlOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['normalizeGram', 'maxNorm', 'updateWeightsEvery', 'maxIterations', 'gradientLevel']);
     if (o.normalizeGram !== undefined && typeof o.normalizeGram !== 'boolean') {
       throw new TypeError(`${OP}: expected options.normalizeGram to be a boolean, got ${String(o.normalizeGram)}`);
@@ -183,23 +177,15 @@ export class NashMtl implements GradientWeighting {
     this.gradientLevel = oneOfOption(OP, 'gradientLevel', o.gradientLevel, GRADIENT_LEVELS, 'parameters');
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     this.calls = 0;
     this.previousAlpha = null;
     return this;
   }
 
   combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
-    const op = `${OP}.combine`;
-    const G = gradientRows(op, input);
-    const { rows, gram } = checkedGram(op, G, this.tasks, (names) => this.init(names));
-    readContext(op, ctx);
-    if (losses !== undefined) readLosses(op, losses, this.tasks.names);
+    const { rows, gram } = this.combineInputs(input, losses, ctx);
     let alpha: Float64Array;
     if (this.previousAlpha === null || this.calls % this.updateWeightsEvery === 0) {
       const norm = frobeniusNorm(gram);

@@ -17,16 +17,10 @@
  * (`seed`, default 0; `init` restarts it). Default `gradientLevel: 'parameters'`.
  */
 
-import { TaskList, checkedGram, combineResult } from './common';
+import { GramStrategy, combineResult } from './common';
 import { Rng } from './rng';
-import type { CombineResult, GradientLevel, GradientMatrix, GradientWeighting, StepContext, TaskLosses, GradientInput } from './types';
-import {
-  checkOptions,
-  GRADIENT_LEVELS,
-  numberOption,
-  oneOfOption,
-  readContext,
-  readLosses, gradientRows } from './validate';
+import type { CombineResult, GradientInput, GradientLevel, GradientWeighting, StepContext, TaskLosses } from './types';
+import { checkOptions, GRADIENT_LEVELS, numberOption, oneOfOption } from './validate';
 import type { Matrix } from './linalg';
 
 const OP = 'mtl.weighting.pcgrad';
@@ -58,16 +52,16 @@ export interface PcgradOptions {
   gradientLevel?: GradientLevel;
 }
 
-export class PcGrad implements GradientWeighting {
+export class PcGrad extends GramStrategy implements GradientWeighting {
   readonly name = 'pcgrad';
   readonly kind = 'gradient' as const;
   readonly gradientLevel: GradientLevel;
   readonly reduction: 'sum' | 'mean';
   readonly seed: number;
-  private readonly tasks = new TaskList();
   private rng: Rng;
 
   constructor(options?: PcgradOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['reduction', 'seed', 'gradientLevel']);
     this.reduction = oneOfOption(OP, 'reduction', o.reduction, ['sum', 'mean'], 'sum');
     this.seed = numberOption(OP, 'seed', o.seed, 0, { integer: true });
@@ -75,22 +69,14 @@ export class PcGrad implements GradientWeighting {
     this.rng = new Rng(this.seed);
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     this.rng = new Rng(this.seed);
     return this;
   }
 
   combine(input: GradientInput, losses?: TaskLosses, ctx?: StepContext): CombineResult {
-    const op = `${OP}.combine`;
-    const G = gradientRows(op, input);
-    const { rows, gram, tasks: T } = checkedGram(op, G, this.tasks, (names) => this.init(names));
-    readContext(op, ctx);
-    if (losses !== undefined) readLosses(op, losses, this.tasks.names);
+    const { rows, gram, tasks: T } = this.combineInputs(input, losses, ctx);
     const C = pcgradCoefficients(gram, (i) => this.rng.shuffle(Array.from({ length: T }, (_, j) => j).filter((j) => j !== i)));
     const weights = new Float64Array(T);
     for (let i = 0; i < T; i++) for (let j = 0; j < T; j++) weights[j] += C[i][j];

@@ -11,7 +11,7 @@
  * (`seed`, default 0): the same seed gives the same sequence of weights; `init` restarts it.
  */
 
-import { TaskList, softmax } from './common';
+import { TaskStrategy, softmax } from './common';
 import { Rng } from './rng';
 import type { LossWeighting, StepContext, TaskLosses } from './types';
 import { checkOptions, inferTaskNames, numberOption, readContext, readLosses } from './validate';
@@ -23,25 +23,21 @@ export interface RlwOptions {
   seed?: number;
 }
 
-export class RandomLossWeighting implements LossWeighting {
+export class RandomLossWeighting extends TaskStrategy implements LossWeighting {
   readonly name = 'rlw';
   readonly kind = 'loss' as const;
   readonly seed: number;
-  private readonly tasks = new TaskList();
   private rng: Rng;
 
   constructor(options?: RlwOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['seed']);
     this.seed = numberOption(OP, 'seed', o.seed, 0, { integer: true });
     this.rng = new Rng(this.seed);
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     this.rng = new Rng(this.seed);
     return this;
   }

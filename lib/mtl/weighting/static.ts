@@ -6,20 +6,20 @@
  *   w.weights(); // [1, 0.5]
  */
 
-import { TaskList } from './common';
+import { TaskStrategy } from './common';
 import type { LossWeighting, StepContext, TaskLosses } from './types';
 import { checkNumber, describe, rangeError, readContext, readLosses, typeError } from './validate';
 
 const OP = 'mtl.weighting.static';
 
-export class StaticWeighting implements LossWeighting {
+export class StaticWeighting extends TaskStrategy implements LossWeighting {
   readonly name = 'static';
   readonly kind = 'loss' as const;
   private readonly lambdas: Readonly<Record<string, number>>;
-  private readonly tasks = new TaskList();
   private current: number[] = [];
 
   constructor(lambdas: Readonly<Record<string, number>>) {
+    super(OP);
     if (lambdas === null || typeof lambdas !== 'object' || Array.isArray(lambdas)) {
       throw typeError(OP, 'weights', 'an object {taskName: λ}', describe(lambdas));
     }
@@ -31,12 +31,8 @@ export class StaticWeighting implements LossWeighting {
     this.lambdas = copy;
   }
 
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
-  }
-
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     for (const name of Object.keys(this.lambdas)) {
       if (!this.tasks.names.includes(name)) {
         throw rangeError(`${OP}.init`, 'weights', `keys among the tasks ${this.tasks.names.join(', ')}`, `unknown task '${name}'`);

@@ -19,7 +19,7 @@
  * with the network), then calls `afterUpdate()` (a no-op here, kept for a uniform interface).
  */
 
-import { TaskList } from './common';
+import { TaskStrategy } from './common';
 import type { LearnedParameters, LossWeighting, StepContext, TaskLosses } from './types';
 import { checkOptions, inferTaskNames, numberOption, readContext, readLosses } from './validate';
 
@@ -30,20 +30,16 @@ export interface UncertaintyOptions {
   initLogVariance?: number;
 }
 
-export class UncertaintyWeighting implements LossWeighting, LearnedParameters {
+export class UncertaintyWeighting extends TaskStrategy implements LossWeighting, LearnedParameters {
   readonly name = 'uncertainty';
   readonly kind = 'loss' as const;
-  private readonly tasks = new TaskList();
   private readonly initLogVariance: number;
   private logVariances = new Float64Array(0);
 
   constructor(options?: UncertaintyOptions) {
+    super(OP);
     const o = checkOptions(OP, options, ['initLogVariance']);
     this.initLogVariance = numberOption(OP, 'initLogVariance', o.initLogVariance, 0);
-  }
-
-  get taskNames(): readonly string[] {
-    return this.tasks.names;
   }
 
   /** The log-variances s_t = log σ_t² (live; update in place). */
@@ -51,8 +47,8 @@ export class UncertaintyWeighting implements LossWeighting, LearnedParameters {
     return this.logVariances;
   }
 
-  init(taskNames: readonly string[]): this {
-    this.tasks.set(`${OP}.init`, taskNames);
+  override init(taskNames: readonly string[]): this {
+    super.init(taskNames);
     this.logVariances = new Float64Array(taskNames.length).fill(this.initLogVariance);
     return this;
   }

@@ -32,6 +32,42 @@ export function setForcePortable(force: boolean): void {
   native.setForcePortable(!!force);
 }
 
+/** The caching allocator's counters for one device (hn.cuda.memoryStats()). */
+export interface CudaMemoryStats {
+  /** Bytes held by live tensors (rounded up to their size class). */
+  allocatedBytes: number;
+  /** Bytes obtained from the driver: live plus cached. */
+  reservedBytes: number;
+  peakAllocatedBytes: number;
+  cachedBlocks: number;
+  allocCount: number;
+  cacheHits: number;
+  cudaMallocCount: number;
+}
+
+interface CudaRuntimeBindings {
+  memoryStats(device: number): CudaMemoryStats;
+  emptyCache(): void;
+  synchronize(device: number): void;
+  deviceName(device: number): string;
+}
+
+function cudaRuntime(op: string): CudaRuntimeBindings {
+  const table = (native as unknown as { cuda?: CudaRuntimeBindings }).cuda;
+  if (!table || typeof table.memoryStats !== 'function') {
+    throw new RangeError(`${op}: expected a build with CUDA kernels, got one without (no CUDA toolkit at build time)`);
+  }
+  return table;
+}
+
+function deviceIndex(op: string, device: number | string | undefined): number {
+  if (device === undefined) return 0;
+  if (typeof device === 'number') return checkInt(op, 'device', device, 0);
+  const match = /^cuda(?::(\d+))?$/.exec(device);
+  if (!match) throw new RangeError(`${op}: expected device to be 'cuda' or 'cuda:N', got '${device}'`);
+  return match[1] === undefined ? 0 : Number(match[1]);
+}
+
 export const cuda = {
   /** True when this build has CUDA kernels and a usable GPU is present. */
   isAvailable(): boolean {
@@ -45,5 +81,24 @@ export const cuda = {
     return typeof native.cudaStatus === 'function'
       ? native.cudaStatus()
       : { compiled: false, deviceCount: 0, reason: 'addon without CUDA bindings' };
+  },
+  /** The caching allocator's counters for a device (default cuda:0). */
+  memoryStats(device?: number | string): CudaMemoryStats {
+    return cudaRuntime('cuda.memoryStats').memoryStats(deviceIndex('cuda.memoryStats', device));
+  },
+  /**
+   * Returns every cached (free) device block to the driver, after waiting for queued work. Live
+   * tensors keep their memory; use it to hand memory to another process or library.
+   */
+  emptyCache(): void {
+    cudaRuntime('cuda.emptyCache').emptyCache();
+  },
+  /** Waits until every kernel queued on the device's stream has run (for timing). */
+  synchronize(device?: number | string): void {
+    cudaRuntime('cuda.synchronize').synchronize(deviceIndex('cuda.synchronize', device));
+  },
+  /** "NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB)". */
+  deviceName(device?: number | string): string {
+    return cudaRuntime('cuda.deviceName').deviceName(deviceIndex('cuda.deviceName', device));
   },
 };

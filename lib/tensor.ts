@@ -1,10 +1,13 @@
 // Tensor: an n-d array (float32 or int32) on a device, with an autograd node when it is the
 // result of a recorded op. CPU memory is an ArrayBuffer V8 allocates and accounts for; native
-// kernels borrow its pointer for the length of a call.
+// kernels borrow its pointer for the length of a call. CUDA memory is an opaque device buffer
+// handle (a block of the caching allocator, bindings/cuda_memory.cc), freed by dispose() or,
+// failing that, by the handle's finaliser; reading it (toArray, item) copies it to the host.
 import { GradNode, runBackwardMany } from './autograd';
 import { addon } from './native';
 import { argRangeError, argTypeError, describeValue, shapeString } from './errors';
 import { defaultGenerator } from './random';
+import { cuda } from './runtime';
 import * as elementwise from './ops/elementwise';
 import * as reduce from './ops/reduce';
 import * as shapeOps from './ops/shape';
@@ -13,6 +16,35 @@ import * as linalg from './ops/linalg';
 export type DType = 'float32' | 'int32';
 export type Device = 'cpu' | `cuda:${number}`;
 export type TypedStorage = Float32Array | Int32Array;
+/** Opaque handle of a CUDA device buffer (an N-API external from the addon). */
+export type DeviceHandle = object & { readonly __hydranetDeviceBuffer: never };
+/** What a kernel binding takes for one array: host memory, or a device buffer on CUDA. */
+export type KernelBuffer = Float32Array | Int32Array | DeviceHandle;
+
+interface CudaMemoryBindings {
+  alloc(length: number, dtype: DType, device: number): DeviceHandle;
+  free(handle: DeviceHandle): void;
+  upload(handle: DeviceHandle, array: TypedStorage): void;
+  download(handle: DeviceHandle, array: TypedStorage): void;
+  copy(dst: DeviceHandle, src: DeviceHandle): void;
+}
+
+/** The addon's CUDA memory functions; a clear error when this build has none. */
+export function cudaMemory(op: string): CudaMemoryBindings {
+  const table = (addon as unknown as { cuda?: CudaMemoryBindings }).cuda;
+  if (!table || typeof table.alloc !== 'function') {
+    throw argRangeError(op, 'device', "'cpu' (this build of hydranet has no CUDA kernels)", 'a CUDA device');
+  }
+  return table;
+}
+
+/** Device memory of a CUDA tensor. */
+export interface DeviceStorage {
+  handle: DeviceHandle | null;
+  length: number;
+  dtype: DType;
+  index: number;
+}
 
 export interface TensorOptions {
   shape?: readonly number[];
@@ -24,10 +56,17 @@ export interface TensorOptions {
 /** Memory shared by a tensor and its views (reshape, detach); freed when the last one disposes. */
 export class Storage {
   refs = 1;
-  constructor(public array: TypedStorage | null) {}
+  constructor(public array: TypedStorage | null, public device: DeviceStorage | null = null) {}
 
   release(): void {
-    if (--this.refs > 0 || !this.array) return;
+    if (--this.refs > 0) return;
+    if (this.device) {
+      const handle = this.device.handle;
+      this.device.handle = null;
+      if (handle) cudaMemory('dispose').free(handle);
+      return;
+    }
+    if (!this.array) return;
     const buffer = this.array.buffer;
     this.array = null;
     (addon.detachBuffer as (b: ArrayBufferLike) => void)(buffer);
@@ -57,21 +96,35 @@ export class Tensor {
   /** Low level: wraps storage without copying. Use hn.tensor() and friends instead. */
   constructor(storage: Storage | TypedStorage, shape: readonly number[], device: Device = 'cpu') {
     this.storage = storage instanceof Storage ? storage : new Storage(storage);
-    const array = this.storage.array;
-    if (!array) throw argTypeError('Tensor', 'storage', 'live memory', 'a disposed tensor');
+    const { array, device: onDevice } = this.storage;
+    if (onDevice ? !onDevice.handle && onDevice.length > 0 : !array) {
+      throw argTypeError('Tensor', 'storage', 'live memory', 'a disposed tensor');
+    }
     this.shape = Object.freeze([...shape]);
-    this.dtype = array instanceof Int32Array ? 'int32' : 'float32';
-    this.device = device;
+    const length = onDevice ? onDevice.length : array!.length;
+    this.dtype = onDevice ? onDevice.dtype : array instanceof Int32Array ? 'int32' : 'float32';
+    this.device = onDevice ? `cuda:${onDevice.index}` : device;
     this.requiresGrad = false;
-    if (numelOf(shape) !== array.length) {
-      throw argRangeError('Tensor', 'shape', `${array.length} elements`, `${shapeString(shape)} (${numelOf(shape)})`);
+    if (numelOf(shape) !== length) {
+      throw argRangeError('Tensor', 'shape', `${length} elements`, `${shapeString(shape)} (${numelOf(shape)})`);
     }
   }
 
-  /** Uninitialised-free (zero-filled) tensor; V8 allocates and zeroes the memory. */
-  static empty(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+  /**
+   * Zero-filled tensor; on the CPU V8 allocates and zeroes the memory, on CUDA the caching
+   * allocator hands out a block that is cleared on the device's stream.
+   */
+  static empty(shape: readonly number[], dtype: DType = 'float32', device: Device = 'cpu'): Tensor {
     const n = numelOf(shape);
-    return new Tensor(dtype === 'int32' ? new Int32Array(n) : new Float32Array(n), shape);
+    if (device === 'cpu') return new Tensor(dtype === 'int32' ? new Int32Array(n) : new Float32Array(n), shape);
+    const index = cudaIndex('empty', device);
+    const handle = cudaMemory('empty').alloc(n, dtype, index);
+    return new Tensor(new Storage(null, { handle, length: n, dtype, index }), shape);
+  }
+
+  /** True for a tensor in CUDA device memory. */
+  get isCuda(): boolean {
+    return this.storage.device !== null;
   }
 
   get ndim(): number {
@@ -83,11 +136,16 @@ export class Tensor {
   }
 
   get isDisposed(): boolean {
-    return this.disposed || this.storage.array === null;
+    const { array, device } = this.storage;
+    return this.disposed || (device ? !device.handle && device.length > 0 : array === null);
   }
 
-  /** The live storage (borrowed, not copied). Throws on a disposed tensor. */
+  /** The live storage (borrowed, not copied). Throws on a disposed tensor and on a CUDA tensor. */
   get data(): TypedStorage {
+    if (this.storage.device) {
+      throw argTypeError('tensor', 'tensor', "a CPU tensor (read a CUDA tensor with toArray() or .to('cpu'))",
+        `a tensor on ${this.device}`);
+    }
     const array = this.storage.array;
     if (this.disposed || !array) {
       throw argTypeError('tensor', 'tensor', 'a live tensor', `a disposed tensor of shape ${shapeString(this.shape)}`);
@@ -95,21 +153,69 @@ export class Tensor {
     return array;
   }
 
-  /** Float32 storage; throws a TypeError naming `op` for int32 tensors. */
+  /**
+   * Float32 storage; throws a TypeError naming `op` for int32 tensors, and for CUDA tensors (an
+   * op that reads host memory has no CUDA kernel).
+   */
   floatData(op = 'tensor', arg = 'input'): Float32Array {
+    if (this.storage.device) {
+      throw argTypeError(op, arg, `a CPU tensor (${op} has no CUDA kernel yet; move the tensor with .to('cpu'))`,
+        `a tensor on ${this.device}`);
+    }
     const data = this.data;
     if (!(data instanceof Float32Array)) throw argTypeError(op, arg, 'a float32 tensor', `an ${this.dtype} tensor`);
     return data;
   }
 
-  /** A typed-array copy of the values. */
+  /**
+   * @internal What a kernel binding takes for this float32 tensor: its host array on the CPU, its
+   * device buffer handle on CUDA (the op picks the matching kernel table, lib/ops/device.ts).
+   */
+  buffer(op = 'tensor', arg = 'input'): KernelBuffer {
+    const device = this.storage.device;
+    if (!device) return this.floatData(op, arg);
+    if (this.dtype !== 'float32') throw argTypeError(op, arg, 'a float32 tensor', `an ${this.dtype} tensor`);
+    return this.liveHandle(op, arg);
+  }
+
+  /** @internal As buffer(), for int32 tensors (class labels, indices). */
+  intBuffer(op = 'tensor', arg = 'input'): KernelBuffer {
+    if (this.dtype !== 'int32') throw argTypeError(op, arg, 'an int32 tensor', `a ${this.dtype} tensor`);
+    return this.storage.device ? this.liveHandle(op, arg) : this.data;
+  }
+
+  private liveHandle(op: string, arg: string): DeviceHandle {
+    const handle = this.storage.device?.handle;
+    if (this.disposed || !handle) {
+      throw argTypeError(op, arg, 'a live tensor', `a disposed tensor of shape ${shapeString(this.shape)}`);
+    }
+    return handle;
+  }
+
+  /** A typed-array copy of the values (from a CUDA tensor: a copy to the host, which waits for the device). */
   toArray(): TypedStorage {
-    return this.data.slice();
+    const device = this.storage.device;
+    if (!device) return this.data.slice();
+    const out = this.dtype === 'int32' ? new Int32Array(this.numel) : new Float32Array(this.numel);
+    if (out.length > 0) cudaMemory('toArray').download(this.liveHandle('toArray', 'tensor'), out);
+    return out;
+  }
+
+  /** Sets every element to `value` in place (both devices). */
+  fill_(value: number): this {
+    if (!this.storage.device) {
+      this.data.fill(value);
+      return this;
+    }
+    const host = this.dtype === 'int32' ? new Int32Array(this.numel) : new Float32Array(this.numel);
+    if (value !== 0) host.fill(value);
+    if (host.length > 0) cudaMemory('fill_').upload(this.liveHandle('fill_', 'tensor'), host);
+    return this;
   }
 
   /** The values as nested JS arrays (for printing and tests). */
   toList(): unknown {
-    const flat = Array.from(this.data);
+    const flat = Array.from(this.toArray());
     const build = (dim: number, offset: number): unknown => {
       if (dim === this.shape.length) return flat[offset];
       const stride = numelOf(this.shape.slice(dim + 1));
@@ -119,7 +225,7 @@ export class Tensor {
   }
 
   item(): number {
-    const data = this.data;
+    const data = this.storage.device ? this.toArray() : this.data;
     if (data.length !== 1) throw argRangeError('item', 'tensor', 'a tensor with one element', `shape ${shapeString(this.shape)}`);
     return data[0];
   }
@@ -149,16 +255,38 @@ export class Tensor {
 
   /** @internal A new reference to this tensor's storage (for views). */
   shareStorage(): Storage {
-    if (this.isDisposed) this.data; // throws the disposed error
+    if (this.isDisposed) throw argTypeError('tensor', 'tensor', 'a live tensor', `a disposed tensor of shape ${shapeString(this.shape)}`);
     this.storage.refs++;
     return this.storage;
   }
 
+  /**
+   * This tensor on `device` ('cpu', 'cuda' = 'cuda:0', 'cuda:N'): itself when already there, else
+   * a copy without autograd history (like PyTorch's leaf .to()). Copies to the host wait for the
+   * device; copies to a device are queued on its stream.
+   */
   to(device: Device | 'cuda'): Tensor {
-    const target = device === 'cuda' ? 'cuda:0' : device;
+    const target = checkDevice('to', device);
     if (target === this.device) return this;
-    if (target === 'cpu') return this;
-    throw argRangeError('to', 'device', "'cpu' (CUDA tensors need a CUDA build and a GPU)", `'${device}'`);
+    if (target === 'cpu') return new Tensor(this.toArray(), this.shape);
+    const out = Tensor.empty(this.shape, this.dtype, target);
+    const handle = out.liveHandle('to', 'output');
+    if (this.storage.device) {
+      cudaMemory('to').copy(handle, this.liveHandle('to', 'tensor'));
+    } else if (out.numel > 0) {
+      cudaMemory('to').upload(handle, this.data);
+    }
+    return out;
+  }
+
+  /** Shorthand for to('cuda:N'). */
+  cuda(index = 0): Tensor {
+    return this.to(`cuda:${index}`);
+  }
+
+  /** Shorthand for to('cpu'). */
+  cpu(): Tensor {
+    return this.to('cpu');
   }
 
   requiresGrad_(flag = true): this {
@@ -180,7 +308,7 @@ export class Tensor {
     let seed = gradient;
     if (!seed) {
       if (this.numel !== 1) throw argRangeError('backward', 'gradient', `given for a non-scalar output of shape ${shapeString(this.shape)}`, 'none');
-      seed = full(this.shape, 1);
+      seed = full(this.shape, 1, { device: this.device });
     } else if (shapeString(seed.shape) !== shapeString(this.shape)) {
       throw argRangeError('backward', 'gradient', `shape ${shapeString(this.shape)}`, `shape ${shapeString(seed.shape)}`);
     }
@@ -263,18 +391,35 @@ function checkShape(op: string, shape: unknown): number[] {
   return shape as number[];
 }
 
-function checkDevice(op: string, device: unknown): Device {
+/** 'cpu', or 'cuda:N' for an existing device ('cuda' means 'cuda:0'); a clear error otherwise. */
+export function checkDevice(op: string, device: unknown): Device {
   if (device === undefined || device === 'cpu') return 'cpu';
-  if (typeof device === 'string' && /^cuda(:\d+)?$/.test(device)) {
-    throw argRangeError(op, 'device', "'cpu' (this tensor cannot live on CUDA: no CUDA device available)", `'${device}'`);
+  const match = typeof device === 'string' ? /^cuda(?::(\d+))?$/.exec(device) : null;
+  if (!match) throw argRangeError(op, 'device', "'cpu' or 'cuda:N'", describeValue(device));
+  const count = cuda.deviceCount();
+  if (count === 0) {
+    const reason = cuda.status().reason;
+    throw argRangeError(op, 'device', `'cpu' (this tensor cannot live on CUDA: no CUDA device available${reason ? `: ${reason}` : ''})`, `'${device}'`);
   }
-  throw argRangeError(op, 'device', "'cpu' or 'cuda:N'", describeValue(device));
+  const index = match[1] === undefined ? 0 : Number(match[1]);
+  if (index >= count) throw argRangeError(op, 'device', `'cpu' or 'cuda:N' with N < ${count}`, `'${device}'`);
+  return `cuda:${index}`;
+}
+
+function cudaIndex(op: string, device: Device): number {
+  const checked = checkDevice(op, device);
+  return checked === 'cpu' ? 0 : Number(checked.slice(5));
 }
 
 function finish(t: Tensor, opts: TensorOptions | undefined, op: string): Tensor {
-  checkDevice(op, opts?.device);
-  if (opts?.requiresGrad) t.requiresGrad_(true);
-  return t;
+  const device = checkDevice(op, opts?.device);
+  let out = t;
+  if (device !== 'cpu') {
+    out = t.to(device);
+    t.dispose();
+  }
+  if (opts?.requiresGrad) out.requiresGrad_(true);
+  return out;
 }
 
 type NestedNumbers = number | readonly NestedNumbers[];

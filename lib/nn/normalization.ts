@@ -93,8 +93,11 @@ export class BatchNorm2d extends Module {
     let factor = this.momentum ?? 0;
     const counter = this.numBatchesTracked;
     if (this.training && this.trackRunningStats && counter) {
-      counter.data[0] += 1;
-      factor = this.momentum === null ? 1 / counter.data[0] : this.momentum;
+      // item() / fill_ work on either device (on CUDA, item() waits for the device).
+      const count = (counter.isCuda ? counter.item() : counter.data[0]) + 1;
+      if (counter.isCuda) counter.fill_(count);
+      else counter.data[0] = count;
+      factor = this.momentum === null ? 1 / count : this.momentum;
     }
     const runningMean = this.runningMean;
     const runningVar = this.runningVar;

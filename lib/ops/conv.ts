@@ -4,25 +4,26 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, checkInt, checkPair, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor } from '../tensor';
+import { KernelBuffer, Tensor, isTensor } from '../tensor';
+import { commonDevice, kernelsFor } from './device';
 
 type Pair = [number, number];
 type IntOrPair = number | readonly [number, number];
 
 interface ConvBindings {
   conv2dForward(xShape: number[], wShape: readonly number[], stride: Pair, padding: number[], dilation: Pair, groups: number,
-    x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+    x: KernelBuffer, w: KernelBuffer, bias: KernelBuffer | null, y: KernelBuffer): void;
   conv2dBackwardData(xShape: number[], wShape: readonly number[], stride: Pair, padding: number[], dilation: Pair, groups: number,
-    gradY: Float32Array, w: Float32Array, gradX: Float32Array): void;
+    gradY: KernelBuffer, w: KernelBuffer, gradX: KernelBuffer): void;
   conv2dBackwardWeight(xShape: number[], wShape: readonly number[], stride: Pair, padding: number[], dilation: Pair, groups: number,
-    x: Float32Array, gradY: Float32Array, gradW: Float32Array | null, gradBias: Float32Array | null): void;
+    x: KernelBuffer, gradY: KernelBuffer, gradW: KernelBuffer | null, gradBias: KernelBuffer | null): void;
   convTranspose2dForward(xShape: number[], wShape: readonly number[], stride: Pair, padding: Pair, outputPadding: Pair,
-    dilation: Pair, groups: number, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+    dilation: Pair, groups: number, x: KernelBuffer, w: KernelBuffer, bias: KernelBuffer | null, y: KernelBuffer): void;
   convTranspose2dBackwardData(xShape: number[], wShape: readonly number[], stride: Pair, padding: Pair, outputPadding: Pair,
-    dilation: Pair, groups: number, gradY: Float32Array, w: Float32Array, gradX: Float32Array): void;
+    dilation: Pair, groups: number, gradY: KernelBuffer, w: KernelBuffer, gradX: KernelBuffer): void;
   convTranspose2dBackwardWeight(xShape: number[], wShape: readonly number[], stride: Pair, padding: Pair, outputPadding: Pair,
-    dilation: Pair, groups: number, x: Float32Array, gradY: Float32Array, gradW: Float32Array | null,
-    gradBias: Float32Array | null): void;
+    dilation: Pair, groups: number, x: KernelBuffer, gradY: KernelBuffer, gradW: KernelBuffer | null,
+    gradBias: KernelBuffer | null): void;
 }
 const native = bindings<ConvBindings>();
 
@@ -73,7 +74,7 @@ function checkOptions(op: string, options: unknown, allowed: readonly string[]):
 function checkTensor(op: string, arg: string, t: unknown): Tensor {
   if (!isTensor(t)) throw argTypeError(op, arg, 'a tensor', describeValue(t));
   if (t.isDisposed) throw argTypeError(op, arg, 'a live tensor', `a disposed tensor of shape ${shapeString(t.shape)}`);
-  t.floatData(op, arg);
+  t.buffer(op, arg);
   return t;
 }
 
@@ -150,6 +151,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?
   const op = 'conv2d';
   const opts = checkOptions(op, options, ['stride', 'padding', 'dilation', 'groups']);
   const { dims, batched, bias: b } = checkOperands(op, x, weight, bias, '[outChannels, inChannels/groups, kH, kW]');
+  const device = commonDevice(op, [['input', x], ['weight', weight], ['bias', b]]);
+  const k = device === 'cpu' ? native : kernelsFor<ConvBindings>(op, device);
   const [N, C, H, W] = dims;
   const [outC, inPerGroup, kH, kW] = weight.shape;
   const stride = checkPair(op, 'stride', opts.stride ?? 1, 1);
@@ -167,26 +170,26 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?
   const padText = pad[0] === pad[2] && pad[1] === pad[3] ? pad.slice(0, 2) : pad;
   checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padText)}, dilation ${list(dilation)}`);
 
-  const y = Tensor.empty(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]]);
-  native.conv2dForward(dims, weight.shape, stride, pad, dilation, groups,
-    x.floatData(op, 'input'), weight.floatData(op, 'weight'), b ? b.floatData(op, 'bias') : null, y.data as Float32Array);
+  const y = Tensor.empty(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], 'float32', device);
+  k.conv2dForward(dims, weight.shape, stride, pad, dilation, groups,
+    x.buffer(op, 'input'), weight.buffer(op, 'weight'), b ? b.buffer(op, 'bias') : null, y.buffer());
 
   // Pairs for the exporter; asymmetric 'same' padding is [top, left, bottom, right] (ONNX's pads).
   const padding = pad[0] === pad[2] && pad[1] === pad[3] ? [pad[0], pad[1]] : pad;
   const inputs = b ? [x, weight, b] : [x, weight];
   return record(y, op, { stride, padding, dilation, groups }, inputs, (g) => {
-    const gy = g.floatData(op, 'gradOutput');
+    const gy = g.buffer(op, 'gradOutput');
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape);
-      native.conv2dBackwardData(dims, weight.shape, stride, pad, dilation, groups, gy,
-        weight.floatData(op, 'weight'), gx.data as Float32Array);
+      gx = Tensor.empty(x.shape, 'float32', device);
+      k.conv2dBackwardData(dims, weight.shape, stride, pad, dilation, groups, gy,
+        weight.buffer(op, 'weight'), gx.buffer());
     }
-    const gw = weight.requiresGrad ? Tensor.empty(weight.shape) : null;
-    const gb = b && b.requiresGrad ? Tensor.empty(b.shape) : null;
+    const gw = weight.requiresGrad ? Tensor.empty(weight.shape, 'float32', device) : null;
+    const gb = b && b.requiresGrad ? Tensor.empty(b.shape, 'float32', device) : null;
     if (gw || gb) {
-      native.conv2dBackwardWeight(dims, weight.shape, stride, pad, dilation, groups, x.floatData(op, 'input'), gy,
-        gw ? gw.data as Float32Array : null, gb ? gb.data as Float32Array : null);
+      k.conv2dBackwardWeight(dims, weight.shape, stride, pad, dilation, groups, x.buffer(op, 'input'), gy,
+        gw ? gw.buffer() : null, gb ? gb.buffer() : null);
     }
     return b ? [gx, gw, gb] : [gx, gw];
   });
@@ -202,6 +205,8 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   const op = 'convTranspose2d';
   const opts = checkOptions(op, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
   const { dims, batched, bias: b } = checkOperands(op, x, weight, bias, '[inChannels, outChannels/groups, kH, kW]');
+  const device = commonDevice(op, [['input', x], ['weight', weight], ['bias', b]]);
+  const k = device === 'cpu' ? native : kernelsFor<ConvBindings>(op, device);
   const [N, C, H, W] = dims;
   const [inC, outPerGroup, kH, kW] = weight.shape;
   const stride = checkPair(op, 'stride', opts.stride ?? 1, 1);
@@ -224,24 +229,24 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   ];
   checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padding)}, outputPadding ${list(outputPadding)}, dilation ${list(dilation)}`);
 
-  const y = Tensor.empty(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]]);
-  native.convTranspose2dForward(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
-    x.floatData(op, 'input'), weight.floatData(op, 'weight'), b ? b.floatData(op, 'bias') : null, y.data as Float32Array);
+  const y = Tensor.empty(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], 'float32', device);
+  k.convTranspose2dForward(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
+    x.buffer(op, 'input'), weight.buffer(op, 'weight'), b ? b.buffer(op, 'bias') : null, y.buffer());
 
   const inputs = b ? [x, weight, b] : [x, weight];
   return record(y, op, { stride, padding, outputPadding, dilation, groups }, inputs, (g) => {
-    const gy = g.floatData(op, 'gradOutput');
+    const gy = g.buffer(op, 'gradOutput');
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape);
-      native.convTranspose2dBackwardData(dims, weight.shape, stride, padding, outputPadding, dilation, groups, gy,
-        weight.floatData(op, 'weight'), gx.data as Float32Array);
+      gx = Tensor.empty(x.shape, 'float32', device);
+      k.convTranspose2dBackwardData(dims, weight.shape, stride, padding, outputPadding, dilation, groups, gy,
+        weight.buffer(op, 'weight'), gx.buffer());
     }
-    const gw = weight.requiresGrad ? Tensor.empty(weight.shape) : null;
-    const gb = b && b.requiresGrad ? Tensor.empty(b.shape) : null;
+    const gw = weight.requiresGrad ? Tensor.empty(weight.shape, 'float32', device) : null;
+    const gb = b && b.requiresGrad ? Tensor.empty(b.shape, 'float32', device) : null;
     if (gw || gb) {
-      native.convTranspose2dBackwardWeight(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
-        x.floatData(op, 'input'), gy, gw ? gw.data as Float32Array : null, gb ? gb.data as Float32Array : null);
+      k.convTranspose2dBackwardWeight(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
+        x.buffer(op, 'input'), gy, gw ? gw.buffer() : null, gb ? gb.buffer() : null);
     }
     return b ? [gx, gw, gb] : [gx, gw];
   });

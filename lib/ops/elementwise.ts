@@ -2,17 +2,20 @@
 import { record } from '../autograd';
 import { argTypeError, describeValue } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor } from '../tensor';
+import { DeviceHandle, KernelBuffer, Tensor, cudaMemory, isTensor } from '../tensor';
 import { broadcastShapes, broadcastStrides, reducedDims } from './broadcast';
+import { commonDevice, kernelsFor } from './device';
 
+// One table per device (lib/ops/device.ts): arrays are host arrays or device buffer handles.
 interface ElementwiseBindings {
-  binaryForward(kind: number, a: Float32Array, aStrides: number[], b: Float32Array, bStrides: number[], out: Float32Array, shape: readonly number[]): void;
-  unaryForward(kind: number, x: Float32Array, y: Float32Array, scalar: number): void;
-  unaryBackward(kind: number, x: Float32Array, y: Float32Array, gradOutput: Float32Array, gradInput: Float32Array, scalar: number): void;
-  axpy(alpha: number, x: Float32Array, y: Float32Array): void;
-  reduceSum(x: Float32Array, shape: readonly number[], mask: number[], scale: number, out: Float32Array): void;
+  binaryForward(kind: number, a: KernelBuffer, aStrides: number[], b: KernelBuffer, bStrides: number[], out: KernelBuffer, shape: readonly number[]): void;
+  unaryForward(kind: number, x: KernelBuffer, y: KernelBuffer, scalar: number): void;
+  unaryBackward(kind: number, x: KernelBuffer, y: KernelBuffer, gradOutput: KernelBuffer, gradInput: KernelBuffer, scalar: number): void;
+  axpy(alpha: number, x: KernelBuffer, y: KernelBuffer): void;
+  reduceSum(x: KernelBuffer, shape: readonly number[], mask: number[], scale: number, out: KernelBuffer): void;
 }
 const native = bindings<ElementwiseBindings>();
+const kernels = (op: string, t: Tensor): ElementwiseBindings => (t.device === 'cpu' ? native : kernelsFor<ElementwiseBindings>(op, t.device));
 
 export const Binary = { add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5 } as const;
 export const Unary = {
@@ -22,22 +25,23 @@ export const Unary = {
 function asTensor(op: string, arg: string, value: Tensor | number): Tensor | number {
   if (typeof value === 'number') return value;
   if (!isTensor(value)) throw argTypeError(op, arg, 'a tensor or a number', describeValue(value));
-  value.floatData(op, arg);
+  value.buffer(op, arg);
   return value;
 }
 
 /** a op b with broadcasting, no autograd (the kernels behind add/sub/mul/div). */
 export function binaryRaw(op: keyof typeof Binary, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
-  const out = Tensor.empty(shape);
-  native.binaryForward(Binary[op], a.floatData(op, 'input'), broadcastStrides(a.shape, shape),
-    b.floatData(op, 'other'), broadcastStrides(b.shape, shape), out.data as Float32Array, shape);
+  const device = commonDevice(op, [['input', a], ['other', b]]);
+  const out = Tensor.empty(shape, 'float32', device);
+  kernels(op, out).binaryForward(Binary[op], a.buffer(op, 'input'), broadcastStrides(a.shape, shape),
+    b.buffer(op, 'other'), broadcastStrides(b.shape, shape), out.buffer(), shape);
   return out;
 }
 
 export function unaryRaw(op: keyof typeof Unary, x: Tensor, scalar = 0): Tensor {
-  const out = Tensor.empty(x.shape);
-  native.unaryForward(Unary[op], x.floatData(op, 'input'), out.data as Float32Array, scalar);
+  const out = Tensor.empty(x.shape, 'float32', x.device);
+  kernels(op, x).unaryForward(Unary[op], x.buffer(op, 'input'), out.buffer(), scalar);
   return out;
 }
 
@@ -45,8 +49,8 @@ export function unaryRaw(op: keyof typeof Unary, x: Tensor, scalar = 0): Tensor 
 export function sumToShape(grad: Tensor, shape: readonly number[]): Tensor {
   const mask = reducedDims(shape, grad.shape);
   if (!mask.includes(1)) return grad.shape.length === shape.length ? grad : new Tensor(grad.shareStorage(), shape);
-  const out = Tensor.empty(shape);
-  native.reduceSum(grad.floatData(), grad.shape, mask, 1, out.data as Float32Array);
+  const out = Tensor.empty(shape, 'float32', grad.device);
+  kernels('sumToShape', grad).reduceSum(grad.buffer('sumToShape', 'grad'), grad.shape, mask, 1, out.buffer());
   return out;
 }
 
@@ -56,11 +60,19 @@ export function addRaw(a: Tensor, b: Tensor): Tensor {
 
 /** target += grad, in place (shapes must match). */
 export function addInto(target: Tensor, grad: Tensor): void {
-  native.axpy(1, grad.floatData('addInto', 'grad'), target.floatData('addInto', 'target'));
+  commonDevice('addInto', [['target', target], ['grad', grad]]);
+  kernels('addInto', target).axpy(1, grad.buffer('addInto', 'grad'), target.buffer('addInto', 'target'));
 }
 
 export function clone(x: Tensor): Tensor {
-  const out = new Tensor(x.data.slice(), x.shape);
+  let out: Tensor;
+  if (x.device === 'cpu') {
+    out = new Tensor(x.data.slice(), x.shape);
+  } else {
+    out = Tensor.empty(x.shape, x.dtype, x.device);
+    const handle = (t: Tensor): DeviceHandle => (t.dtype === 'int32' ? t.intBuffer('clone', 'input') : t.buffer('clone', 'input')) as DeviceHandle;
+    if (x.numel > 0) cudaMemory('clone').copy(handle(out), handle(x));
+  }
   return record(out, 'clone', {}, [x], (g) => [g]);
 }
 
@@ -126,8 +138,8 @@ function unary(op: keyof typeof Unary, name: string, x: Tensor, scalar = 0, attr
   if (!isTensor(x)) throw argTypeError(name, 'input', 'a tensor', describeValue(x));
   const out = unaryRaw(op, x, scalar);
   return record(out, name, attrs, [x], (g) => {
-    const gx = Tensor.empty(x.shape);
-    native.unaryBackward(Unary[op], x.floatData(), out.floatData(), g.floatData(), gx.data as Float32Array, scalar);
+    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    kernels(name, x).unaryBackward(Unary[op], x.buffer(), out.buffer(), g.buffer(name, 'gradOutput'), gx.buffer(), scalar);
     return [gx];
   });
 }

@@ -2,14 +2,23 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor, numelOf } from '../tensor';
+import { Device, KernelBuffer, Tensor, isTensor, numelOf } from '../tensor';
+import { commonDevice, kernelsFor } from './device';
 import { sumToShape } from './elementwise';
 
 interface GemmBindings {
   sgemm(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
-    A: Float32Array, lda: number, B: Float32Array, ldb: number, beta: number, C: Float32Array, ldc: number): void;
+    A: KernelBuffer, lda: number, B: KernelBuffer, ldb: number, beta: number, C: KernelBuffer, ldc: number): void;
+  binaryForward(kind: number, a: KernelBuffer, aStrides: number[], b: KernelBuffer, bStrides: number[], out: KernelBuffer, shape: readonly number[]): void;
 }
 const native = bindings<GemmBindings>();
+
+/** gemm() on whole tensors of any device (the table is the CPU's or CUDA's, lib/ops/device.ts). */
+function gemmOn(device: Device, transA: boolean, transB: boolean, M: number, N: number, K: number,
+  A: KernelBuffer, B: KernelBuffer, C: KernelBuffer, beta = 0): void {
+  const k = device === 'cpu' ? native : kernelsFor<GemmBindings>('matmul', device);
+  k.sgemm(transA, transB, M, N, K, 1, A, transA ? M : K, B, transB ? K : N, beta, C, N);
+}
 
 /**
  * C = op(A) op(B) (+ beta C) on subarrays, row-major. A is [M, K] (or [K, M] when transA), B is
@@ -22,7 +31,7 @@ export function gemm(transA: boolean, transB: boolean, M: number, N: number, K: 
 
 function checkFloat(op: string, arg: string, t: unknown): Tensor {
   if (!isTensor(t)) throw argTypeError(op, arg, 'a tensor', describeValue(t));
-  t.floatData(op, arg);
+  t.buffer(op, arg);
   return t;
 }
 
@@ -40,24 +49,29 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     throw argRangeError(op, 'other', `a matrix with ${K} rows to match input ${shapeString(a.shape)}`, shapeString(b.shape));
   }
   const N = b.shape[b.ndim - 1];
+  const device = commonDevice(op, [['input', a], ['other', b]]);
   if (b.ndim === 2) {
     const M = numelOf(a.shape.slice(0, -1));
-    const out = Tensor.empty([...a.shape.slice(0, -1), N]);
-    gemm(false, false, M, N, K, a.floatData(), b.floatData(), out.data as Float32Array);
+    const out = Tensor.empty([...a.shape.slice(0, -1), N], 'float32', device);
+    gemmOn(device, false, false, M, N, K, a.buffer(), b.buffer(), out.buffer());
     return record(out, op, {}, [a, b], (g) => {
-      const gd = g.floatData();
+      const gd = g.buffer(op, 'gradOutput');
       let ga: Tensor | null = null;
       let gb: Tensor | null = null;
       if (a.requiresGrad) {
-        ga = Tensor.empty(a.shape);
-        gemm(false, true, M, K, N, gd, b.floatData(), ga.data as Float32Array);
+        ga = Tensor.empty(a.shape, 'float32', device);
+        gemmOn(device, false, true, M, K, N, gd, b.buffer(), ga.buffer());
       }
       if (b.requiresGrad) {
-        gb = Tensor.empty(b.shape);
-        gemm(true, false, K, N, M, a.floatData(), gd, gb.data as Float32Array);
+        gb = Tensor.empty(b.shape, 'float32', device);
+        gemmOn(device, true, false, K, N, M, a.buffer(), gd, gb.buffer());
       }
       return [ga, gb];
     });
+  }
+  if (device !== 'cpu') {
+    throw argRangeError(op, 'input', 'a 2-D right operand for CUDA tensors (batched matmul has no CUDA path yet)',
+      `${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
   }
   if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
     throw argRangeError(op, 'other', 'a 2-D matrix, or a 3-D batch matching the input batch', `${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
@@ -96,25 +110,32 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     if (bias.ndim !== 1 || bias.shape[0] !== outF) throw argRangeError(op, 'bias', `shape [${outF}]`, `shape ${shapeString(bias.shape)}`);
   }
   const M = numelOf(x.shape.slice(0, -1));
-  const out = Tensor.empty([...x.shape.slice(0, -1), outF]);
-  const od = out.data as Float32Array;
-  if (bias) {
-    const bd = bias.floatData();
-    for (let i = 0; i < M; i++) od.set(bd, i * outF);
+  const device = commonDevice(op, [['input', x], ['weight', weight], ['bias', bias]]);
+  const out = Tensor.empty([...x.shape.slice(0, -1), outF], 'float32', device);
+  if (device === 'cpu') {
+    const od = out.data as Float32Array;
+    if (bias) {
+      const bd = bias.floatData();
+      for (let i = 0; i < M; i++) od.set(bd, i * outF);
+    }
+    gemm(false, true, M, outF, inF, x.floatData(), weight.floatData(), od, bias ? 1 : 0);
+  } else {
+    gemmOn(device, false, true, M, outF, inF, x.buffer(), weight.buffer(), out.buffer());
+    // out[m, :] += bias, in place: element-wise, so reading and writing the same buffer is safe.
+    if (bias) kernelsFor<GemmBindings>(op, device).binaryForward(0, out.buffer(), [outF, 1], bias.buffer(), [0, 1], out.buffer(), [M, outF]);
   }
-  gemm(false, true, M, outF, inF, x.floatData(), weight.floatData(), od, bias ? 1 : 0);
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return record(out, op, { hasBias: !!bias }, inputs, (g) => {
-    const gd = g.floatData();
+    const gd = g.buffer(op, 'gradOutput');
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape);
-      gemm(false, false, M, inF, outF, gd, weight.floatData(), gx.data as Float32Array);
+      gx = Tensor.empty(x.shape, 'float32', device);
+      gemmOn(device, false, false, M, inF, outF, gd, weight.buffer(), gx.buffer());
     }
     if (weight.requiresGrad) {
-      gw = Tensor.empty(weight.shape);
-      gemm(true, false, outF, inF, M, gd, x.floatData(), gw.data as Float32Array);
+      gw = Tensor.empty(weight.shape, 'float32', device);
+      gemmOn(device, true, false, outF, inF, M, gd, x.buffer(), gw.buffer());
     }
     const gb = bias && bias.requiresGrad ? sumToShape(g.reshape([M, outF]), [outF]) : null;
     return bias ? [gx, gw, gb] : [gx, gw];

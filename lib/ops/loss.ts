@@ -3,8 +3,9 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor, numelOf } from '../tensor';
+import { KernelBuffer, Tensor, isTensor, numelOf } from '../tensor';
 import { broadcastShapes } from './broadcast';
+import { commonDevice, kernelsFor, scalarOn } from './device';
 import { binaryRaw } from './elementwise';
 
 interface LossTotals {
@@ -29,6 +30,16 @@ interface LossBindings {
     gradInput: Float32Array | null, gradTarget: Float32Array | null): void;
 }
 const native = bindings<LossBindings>();
+
+// The CUDA twins of the cross-entropy bindings (bindings/cuda_ops.cc): device buffers in, and the
+// forward returns its totals to JS (it waits for the device; see docs/cuda.md).
+interface CudaCrossEntropyBindings {
+  crossEntropyForward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, dims: number[],
+    ignoreIndex: number, labelSmoothing: number, lse: KernelBuffer, rowLoss: KernelBuffer): LossTotals;
+  crossEntropyBackward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, lse: KernelBuffer,
+    gradRow: KernelBuffer | null, gradScale: number, dims: number[], ignoreIndex: number, labelSmoothing: number,
+    gradLogits: KernelBuffer): void;
+}
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -67,7 +78,7 @@ function checkOptions(op: string, options: unknown): Record<string, unknown> {
 
 function checkFloatTensor(op: string, arg: string, t: unknown): Tensor {
   if (!isTensor(t)) throw argTypeError(op, arg, 'a tensor', describeValue(t));
-  t.floatData(op, arg);
+  t.buffer(op, arg);
   return t;
 }
 
@@ -107,6 +118,7 @@ function classProblem(op: string, input: unknown, target: unknown, opts: Record<
   if (target.dtype !== 'int32') {
     throw argTypeError(op, 'target', 'an int32 tensor of class indices', `a ${target.dtype} tensor of shape ${shapeString(target.shape)}`);
   }
+  commonDevice(op, [['input', x], ['target', target]]);
   if (x.ndim === 0) throw argRangeError(op, 'input', 'a tensor of shape [C], [N, C] or [N, C, d1, ...]', 'a 0-D tensor');
   // [C] with a 0-D target is one sample (PyTorch's unbatched case).
   const expectedTarget = x.ndim === 1 ? [] : [x.shape[0], ...x.shape.slice(2)];
@@ -125,14 +137,15 @@ function classProblem(op: string, input: unknown, target: unknown, opts: Record<
     if (w.ndim !== 1 || w.shape[0] !== C) {
       throw argRangeError(op, 'weight', `a 1-D tensor of ${C} class weights`, `shape ${shapeString(w.shape)}`);
     }
-    weight = w.floatData(op, 'weight');
+    weight = w.isCuda ? null : w.floatData(op, 'weight');
   }
   const ignoreIndex = opts.ignoreIndex === undefined ? -100 : opts.ignoreIndex;
   if (typeof ignoreIndex !== 'number' || !Number.isInteger(ignoreIndex) || Math.abs(ignoreIndex) > 2 ** 31 - 1) {
     throw argTypeError(op, 'ignoreIndex', 'an int32 integer', describeValue(ignoreIndex));
   }
   const reduction = checkReduction(op, opts.reduction);
-  const t = target.data as Int32Array;
+  // CUDA labels stay on the device: the CUDA binding checks them (it copies them back once).
+  const t = target.isCuda ? new Int32Array(0) : target.data as Int32Array;
   for (let i = 0; i < t.length; i++) {
     const v = t[i];
     if (v !== ignoreIndex && (v < 0 || v >= C)) {
@@ -168,6 +181,8 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   const opts = checkOptions(op, options);
   const p = classProblem(op, input, target, opts);
   const labelSmoothing = checkNumber(op, 'labelSmoothing', opts.labelSmoothing, 0, 0, 1, 'in [0, 1]');
+  const device = commonDevice(op, [['input', input], ['target', target], ['weight', isTensor(opts.weight) ? opts.weight : null]]);
+  if (device !== 'cpu') return crossEntropyOnDevice(input, target, isTensor(opts.weight) ? opts.weight : null, p, labelSmoothing);
   const rows = p.dims[0] * p.dims[2];
   const lse = new Float32Array(rows);
   const rowLoss = new Float32Array(rows);
@@ -180,6 +195,34 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
     const gx = Tensor.empty(input.shape);
     native.crossEntropyBackward(input.floatData(), p.target, p.weight, lse, gradRow, scale, p.dims, p.ignoreIndex,
       labelSmoothing, gx.data as Float32Array);
+    return [gx, null, null];
+  });
+}
+
+/** crossEntropy on CUDA tensors: the same semantics through the CUDA kernels. */
+function crossEntropyOnDevice(input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem, labelSmoothing: number): Tensor {
+  const op = 'crossEntropy';
+  const device = input.device;
+  const k = kernelsFor<CudaCrossEntropyBindings>(op, device);
+  const rows = p.dims[0] * p.dims[2];
+  const lse = Tensor.empty([rows], 'float32', device);
+  const rowLoss = Tensor.empty(p.rowShape, 'float32', device);
+  const weightBuffer = weight ? weight.buffer(op, 'weight') : null;
+  const totals = k.crossEntropyForward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), weightBuffer, p.dims,
+    p.ignoreIndex, labelSmoothing, lse.buffer(), rowLoss.buffer());
+  let out = rowLoss;
+  if (p.reduction !== 'none') {
+    rowLoss.dispose();
+    out = scalarOn(p.reduction === 'sum' ? totals.loss : totals.loss / totals.weight, device);
+  }
+  const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, labelSmoothing, hasWeight: weight !== null };
+  return record(out, op, attrs, weight ? [input, target, weight] : [input, target], (g) => {
+    // 'sum' / 'mean': the upstream gradient is a scalar; reading it waits for the device.
+    const gradRow = p.reduction === 'none' ? g.buffer(op, 'gradOutput') : null;
+    const scale = p.reduction === 'none' ? 0 : p.reduction === 'sum' ? g.item() : g.item() / totals.weight;
+    const gx = Tensor.empty(input.shape, 'float32', device);
+    k.crossEntropyBackward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), weightBuffer, lse.buffer(), gradRow,
+      scale, p.dims, p.ignoreIndex, labelSmoothing, gx.buffer());
     return [gx, null, null];
   });
 }

@@ -3,15 +3,16 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor, numelOf } from '../tensor';
+import { KernelBuffer, Tensor, isTensor, numelOf } from '../tensor';
+import { commonDevice, kernelsFor } from './device';
 
 interface BatchNormBindings {
-  batchNormForward(x: Float32Array, dims: number[], weight: Float32Array | null, bias: Float32Array | null,
-    runningMean: Float32Array | null, runningVar: Float32Array | null, training: boolean, momentum: number, eps: number,
-    y: Float32Array, saveMean: Float32Array, saveInvstd: Float32Array): void;
-  batchNormBackward(x: Float32Array, gradOutput: Float32Array, dims: number[], weight: Float32Array | null,
-    saveMean: Float32Array, saveInvstd: Float32Array, training: boolean, gradInput: Float32Array | null,
-    gradWeight: Float32Array | null, gradBias: Float32Array | null): void;
+  batchNormForward(x: KernelBuffer, dims: number[], weight: KernelBuffer | null, bias: KernelBuffer | null,
+    runningMean: KernelBuffer | null, runningVar: KernelBuffer | null, training: boolean, momentum: number, eps: number,
+    y: KernelBuffer, saveMean: KernelBuffer, saveInvstd: KernelBuffer): void;
+  batchNormBackward(x: KernelBuffer, gradOutput: KernelBuffer, dims: number[], weight: KernelBuffer | null,
+    saveMean: KernelBuffer, saveInvstd: KernelBuffer, training: boolean, gradInput: KernelBuffer | null,
+    gradWeight: KernelBuffer | null, gradBias: KernelBuffer | null): void;
 }
 const native = bindings<BatchNormBindings>();
 
@@ -27,7 +28,7 @@ export interface BatchNormOptions {
 function checkChannelTensor(op: string, arg: string, value: unknown, C: number): Tensor | null {
   if (value === undefined || value === null) return null;
   if (!isTensor(value)) throw argTypeError(op, arg, `a float32 tensor of shape [${C}] or null`, describeValue(value));
-  value.floatData(op, arg);
+  value.buffer(op, arg);
   if (value.ndim !== 1 || value.shape[0] !== C) {
     throw argRangeError(op, arg, `a 1-D tensor of ${C} values (one per channel)`, `shape ${shapeString(value.shape)}`);
   }
@@ -65,21 +66,23 @@ function batchNorm(op: string, x: Tensor, runningMean: Tensor | null, runningVar
     throw argRangeError(op, 'input', `more than 1 value per channel when training (shape ${shapeString(x.shape)})`,
       `${dims[0] * dims[2]}`);
   }
-  const out = Tensor.empty(x.shape);
-  const saveMean = new Float32Array(C);
-  const saveInvstd = new Float32Array(C);
+  const device = commonDevice(op, [['input', x], ['weight', w], ['bias', b], ['runningMean', rm], ['runningVar', rv]]);
+  const k = device === 'cpu' ? native : kernelsFor<BatchNormBindings>(op, device);
+  const out = Tensor.empty(x.shape, 'float32', device);
+  const saveMean = Tensor.empty([C], 'float32', device);
+  const saveInvstd = Tensor.empty([C], 'float32', device);
   // The running statistics are updated in place (training) by the kernel.
-  native.batchNormForward(x.floatData(op, 'input'), dims, w?.floatData() ?? null, b?.floatData() ?? null,
-    rm?.floatData() ?? null, rv?.floatData() ?? null, training, momentum, eps, out.data as Float32Array, saveMean, saveInvstd);
+  k.batchNormForward(x.buffer(op, 'input'), dims, w?.buffer() ?? null, b?.buffer() ?? null,
+    rm?.buffer() ?? null, rv?.buffer() ?? null, training, momentum, eps, out.buffer(), saveMean.buffer(), saveInvstd.buffer());
   const inputs = [x, w, b, rm, rv].filter((t): t is Tensor => t !== null);
   // hasWeight / hasBias tell the exporter which optional inputs are present.
   const attrs = { training, momentum, eps, hasWeight: w !== null, hasBias: b !== null };
   return record(out, op, attrs, inputs, (g) => {
-    const gx = x.requiresGrad ? Tensor.empty(x.shape) : null;
-    const gw = w?.requiresGrad ? Tensor.empty([C]) : null;
-    const gb = b?.requiresGrad ? Tensor.empty([C]) : null;
-    native.batchNormBackward(x.floatData(), g.floatData(), dims, w?.floatData() ?? null, saveMean, saveInvstd, training,
-      (gx?.data ?? null) as Float32Array | null, (gw?.data ?? null) as Float32Array | null, (gb?.data ?? null) as Float32Array | null);
+    const gx = x.requiresGrad ? Tensor.empty(x.shape, 'float32', device) : null;
+    const gw = w?.requiresGrad ? Tensor.empty([C], 'float32', device) : null;
+    const gb = b?.requiresGrad ? Tensor.empty([C], 'float32', device) : null;
+    k.batchNormBackward(x.buffer(), g.buffer(op, 'gradOutput'), dims, w?.buffer() ?? null, saveMean.buffer(), saveInvstd.buffer(),
+      training, gx?.buffer() ?? null, gw?.buffer() ?? null, gb?.buffer() ?? null);
     const grads: (Tensor | null)[] = [gx];
     if (w) grads.push(gw);
     if (b) grads.push(gb);
@@ -90,7 +93,7 @@ function batchNorm(op: string, x: Tensor, runningMean: Tensor | null, runningVar
 
 function checkInput(op: string, x: unknown, ranks: readonly number[], layout: string): Tensor {
   if (!isTensor(x)) throw argTypeError(op, 'input', 'a tensor', describeValue(x));
-  x.floatData(op, 'input');
+  x.buffer(op, 'input');
   if (!ranks.includes(x.ndim)) throw argRangeError(op, 'input', `a ${layout} tensor`, `shape ${shapeString(x.shape)}`);
   return x;
 }

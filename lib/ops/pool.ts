@@ -2,22 +2,24 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, checkPair, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor } from '../tensor';
+import { KernelBuffer, Tensor, isTensor } from '../tensor';
+import { kernelsFor } from './device';
 
 type Pair = [number, number];
 type IntOrPair = number | readonly [number, number];
 
 interface PoolBindings {
-  maxPool2dForward(x: Float32Array, shape: number[], kernelSize: Pair, stride: Pair, padding: Pair, dilation: Pair,
-    ceilMode: boolean, y: Float32Array, indices: Int32Array): void;
-  maxPool2dBackward(gradOutput: Float32Array, indices: Int32Array, shape: number[], kernelSize: Pair, stride: Pair,
-    padding: Pair, dilation: Pair, ceilMode: boolean, gradInput: Float32Array): void;
-  avgPool2dForward(x: Float32Array, shape: number[], kernelSize: Pair, stride: Pair, padding: Pair, ceilMode: boolean,
-    countIncludePad: boolean, divisorOverride: number, y: Float32Array): void;
-  avgPool2dBackward(gradOutput: Float32Array, shape: number[], kernelSize: Pair, stride: Pair, padding: Pair,
-    ceilMode: boolean, countIncludePad: boolean, divisorOverride: number, gradInput: Float32Array): void;
+  maxPool2dForward(x: KernelBuffer, shape: number[], kernelSize: Pair, stride: Pair, padding: Pair, dilation: Pair,
+    ceilMode: boolean, y: KernelBuffer, indices: KernelBuffer): void;
+  maxPool2dBackward(gradOutput: KernelBuffer, indices: KernelBuffer, shape: number[], kernelSize: Pair, stride: Pair,
+    padding: Pair, dilation: Pair, ceilMode: boolean, gradInput: KernelBuffer): void;
+  avgPool2dForward(x: KernelBuffer, shape: number[], kernelSize: Pair, stride: Pair, padding: Pair, ceilMode: boolean,
+    countIncludePad: boolean, divisorOverride: number, y: KernelBuffer): void;
+  avgPool2dBackward(gradOutput: KernelBuffer, shape: number[], kernelSize: Pair, stride: Pair, padding: Pair,
+    ceilMode: boolean, countIncludePad: boolean, divisorOverride: number, gradInput: KernelBuffer): void;
 }
 const native = bindings<PoolBindings>();
+const kernels = (op: string, x: Tensor): PoolBindings => (x.device === 'cpu' ? native : kernelsFor<PoolBindings>(op, x.device));
 
 export interface MaxPool2dOptions {
   kernelSize: IntOrPair;
@@ -70,7 +72,7 @@ function checkBool(op: string, arg: string, value: unknown, fallback: boolean): 
 function geometry(op: string, x: unknown, options: MaxPool2dOptions | AvgPool2dOptions | undefined,
   dilationOption: unknown): PoolGeometry {
   if (!isTensor(x)) throw argTypeError(op, 'input', 'a tensor', describeValue(x));
-  x.floatData(op, 'input');
+  x.buffer(op, 'input');
   if (x.ndim !== 3 && x.ndim !== 4) {
     throw argRangeError(op, 'input', 'a 3-D [C, H, W] or 4-D [N, C, H, W] tensor', `shape ${shapeString(x.shape)}`);
   }
@@ -106,15 +108,15 @@ function geometry(op: string, x: unknown, options: MaxPool2dOptions | AvgPool2dO
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   const op = 'maxPool2d';
   const g = geometry(op, x, options, options?.dilation);
-  const out = Tensor.empty(g.outShape);
-  const indices = new Int32Array(out.numel);
-  native.maxPool2dForward(x.floatData(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.dilation, g.ceilMode,
-    out.data as Float32Array, indices);
+  const out = Tensor.empty(g.outShape, 'float32', x.device);
+  const indices = Tensor.empty(g.outShape, 'int32', x.device);
+  kernels(op, x).maxPool2dForward(x.buffer(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.dilation, g.ceilMode,
+    out.buffer(), indices.intBuffer());
   const attrs = { kernelSize: g.kernelSize, stride: g.stride, padding: g.padding, dilation: g.dilation, ceilMode: g.ceilMode };
   return record(out, op, attrs, [x], (grad) => {
-    const gx = Tensor.empty(x.shape);
-    native.maxPool2dBackward(grad.floatData(), indices, g.dims, g.kernelSize, g.stride, g.padding, g.dilation,
-      g.ceilMode, gx.data as Float32Array);
+    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    kernels(op, x).maxPool2dBackward(grad.buffer(op, 'gradOutput'), indices.intBuffer(), g.dims, g.kernelSize, g.stride,
+      g.padding, g.dilation, g.ceilMode, gx.buffer());
     return [gx];
   });
 }
@@ -138,16 +140,16 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
     }
   }
   const divisor = divisorOverride ?? 0;
-  const out = Tensor.empty(g.outShape);
-  native.avgPool2dForward(x.floatData(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.ceilMode,
-    countIncludePad, divisor, out.data as Float32Array);
+  const out = Tensor.empty(g.outShape, 'float32', x.device);
+  kernels(op, x).avgPool2dForward(x.buffer(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.ceilMode,
+    countIncludePad, divisor, out.buffer());
   const attrs = {
     kernelSize: g.kernelSize, stride: g.stride, padding: g.padding, ceilMode: g.ceilMode, countIncludePad, divisorOverride,
   };
   return record(out, op, attrs, [x], (grad) => {
-    const gx = Tensor.empty(x.shape);
-    native.avgPool2dBackward(grad.floatData(), g.dims, g.kernelSize, g.stride, g.padding, g.ceilMode, countIncludePad,
-      divisor, gx.data as Float32Array);
+    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    kernels(op, x).avgPool2dBackward(grad.buffer(op, 'gradOutput'), g.dims, g.kernelSize, g.stride, g.padding, g.ceilMode,
+      countIncludePad, divisor, gx.buffer());
     return [gx];
   });
 }

@@ -2,12 +2,13 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor } from '../tensor';
+import { KernelBuffer, Tensor, isTensor } from '../tensor';
 import { broadcastStrides } from './broadcast';
+import { kernelsFor, scalarOn } from './device';
 
 interface ReduceBindings {
-  reduceSum(x: Float32Array, shape: readonly number[], mask: number[], scale: number, out: Float32Array): void;
-  binaryForward(kind: number, a: Float32Array, aStrides: number[], b: Float32Array, bStrides: number[], out: Float32Array, shape: readonly number[]): void;
+  reduceSum(x: KernelBuffer, shape: readonly number[], mask: number[], scale: number, out: KernelBuffer): void;
+  binaryForward(kind: number, a: KernelBuffer, aStrides: number[], b: KernelBuffer, bStrides: number[], out: KernelBuffer, shape: readonly number[]): void;
 }
 const native = bindings<ReduceBindings>();
 
@@ -31,7 +32,8 @@ export function dimsMask(op: string, ndim: number, dim: number | readonly number
 
 function reduce(op: 'sum' | 'mean', x: Tensor, dim: number | readonly number[] | undefined, keepdim: boolean): Tensor {
   if (!isTensor(x)) throw argTypeError(op, 'input', 'a tensor', describeValue(x));
-  const data = x.floatData(op, 'input');
+  const data = x.buffer(op, 'input');
+  const k = x.device === 'cpu' ? native : kernelsFor<ReduceBindings>(op, x.device);
   const mask = dimsMask(op, x.ndim, dim);
   let count = 1;
   const kept: number[] = [];
@@ -47,14 +49,16 @@ function reduce(op: 'sum' | 'mean', x: Tensor, dim: number | readonly number[] |
   });
   const scale = op === 'mean' ? 1 / count : 1;
   const outShape = keepdim ? keptDims : kept;
-  const out = Tensor.empty(outShape);
-  native.reduceSum(data, x.shape, mask, scale, out.data as Float32Array);
-  if (op === 'mean' && count === 0) out.data.fill(NaN);
+  const out = Tensor.empty(outShape, 'float32', x.device);
+  k.reduceSum(data, x.shape, mask, scale, out.buffer());
+  if (op === 'mean' && count === 0) out.fill_(NaN);
   return record(out, op, { dims: mask, keepdim }, [x], (g) => {
     // Broadcast g (viewed with kept dims as size 1) back over x, times the mean's scale.
-    const gx = Tensor.empty(x.shape);
-    const ones = new Float32Array([scale]);
-    native.binaryForward(2, g.floatData(), broadcastStrides(keptDims, x.shape), ones, x.shape.map(() => 0), gx.data as Float32Array, x.shape);
+    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    const factor = x.device === 'cpu' ? null : scalarOn(scale, x.device);
+    const ones = factor ? factor.buffer() : new Float32Array([scale]);
+    k.binaryForward(2, g.buffer(op, 'gradOutput'), broadcastStrides(keptDims, x.shape), ones, x.shape.map(() => 0), gx.buffer(), x.shape);
+    factor?.dispose();
     return [gx];
   });
 }

@@ -2,11 +2,12 @@
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue } from '../errors';
 import { bindings } from '../native';
-import { Tensor, isTensor, numelOf } from '../tensor';
+import { KernelBuffer, Tensor, isTensor, numelOf } from '../tensor';
+import { kernelsFor } from './device';
 
 interface SoftmaxBindings {
-  softmaxForward(x: Float32Array, dims: number[], log: boolean, y: Float32Array): void;
-  softmaxBackward(y: Float32Array, gradOutput: Float32Array, dims: number[], log: boolean, gradInput: Float32Array): void;
+  softmaxForward(x: KernelBuffer, dims: number[], log: boolean, y: KernelBuffer): void;
+  softmaxBackward(y: KernelBuffer, gradOutput: KernelBuffer, dims: number[], log: boolean, gradInput: KernelBuffer): void;
 }
 const native = bindings<SoftmaxBindings>();
 
@@ -24,15 +25,16 @@ export function splitAtDim(op: string, x: Tensor, dim: unknown): { dim: number; 
 
 function softmaxOp(op: 'softmax' | 'logSoftmax', x: Tensor, dim: number): Tensor {
   if (!isTensor(x)) throw argTypeError(op, 'input', 'a tensor', describeValue(x));
-  const xd = x.floatData(op, 'input');
+  const xd = x.buffer(op, 'input');
+  const k = x.device === 'cpu' ? native : kernelsFor<SoftmaxBindings>(op, x.device);
   const split = splitAtDim(op, x, dim);
   const log = op === 'logSoftmax';
-  const out = Tensor.empty(x.shape);
-  native.softmaxForward(xd, split.dims, log, out.data as Float32Array);
+  const out = Tensor.empty(x.shape, 'float32', x.device);
+  k.softmaxForward(xd, split.dims, log, out.buffer());
   // Backward needs only the output: y (softmax) or log y (logSoftmax).
   return record(out, op, { dim: split.dim }, [x], (g) => {
-    const gx = Tensor.empty(x.shape);
-    native.softmaxBackward(out.floatData(), g.floatData(), split.dims, log, gx.data as Float32Array);
+    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    k.softmaxBackward(out.buffer(), g.buffer(op, 'gradOutput'), split.dims, log, gx.buffer());
     return [gx];
   });
 }

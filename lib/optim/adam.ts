@@ -1,13 +1,14 @@
 // Adam (Kingma & Ba, 2015) with AMSGrad and L2 or decoupled weight decay (torch.optim.Adam).
 // Each parameter's update is one call of the fused native kernel adam_step
 // (native/cpu/optim.cc), which also serves AdamW.
-import { Tensor } from '../tensor';
+import { KernelBuffer, Tensor } from '../tensor';
+import { kernelsFor } from '../ops/device';
 import { bindings } from '../native';
 import { argRangeError, argTypeError, describeValue } from '../errors';
 import { Optimizer, ParamsInput, check } from './optimizer';
 
 interface AdamBindings {
-  adamStep(param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null,
+  adamStep(param: KernelBuffer, grad: KernelBuffer, expAvg: KernelBuffer, expAvgSq: KernelBuffer, maxExpAvgSq: KernelBuffer | null,
     lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupledWeightDecay: boolean,
     amsgrad: boolean, maximize: boolean, step: number): void;
 }
@@ -67,13 +68,15 @@ export class Adam extends Optimizer<AdamOptions> {
         const state = this.stateOf(p);
         // A new state gets its keys in PyTorch's order: step, exp_avg, exp_avg_sq, max_exp_avg_sq.
         state.step ??= 0;
-        const expAvg = (state.expAvg ??= Tensor.empty(p.shape)) as Tensor;
-        const expAvgSq = (state.expAvgSq ??= Tensor.empty(p.shape)) as Tensor;
-        const maxExpAvgSq = amsgrad ? ((state.maxExpAvgSq ??= Tensor.empty(p.shape)) as Tensor) : null;
+        // State lives on the parameter's device.
+        const expAvg = (state.expAvg ??= Tensor.empty(p.shape, 'float32', p.device)) as Tensor;
+        const expAvgSq = (state.expAvgSq ??= Tensor.empty(p.shape, 'float32', p.device)) as Tensor;
+        const maxExpAvgSq = amsgrad ? ((state.maxExpAvgSq ??= Tensor.empty(p.shape, 'float32', p.device)) as Tensor) : null;
         const step = (state.step as number) + 1;
         if (step > 2 ** 31 - 1) throw argRangeError(op, 'step', 'at most 2^31 - 1 steps per parameter', String(step));
-        native.adamStep(p.floatData(op, p.name ?? 'parameter'), grad, expAvg.data as Float32Array, expAvgSq.data as Float32Array,
-          maxExpAvgSq ? (maxExpAvgSq.data as Float32Array) : null, lr, betas[0], betas[1], eps, weightDecay,
+        const k = p.device === 'cpu' ? native : kernelsFor<AdamBindings>(op, p.device);
+        k.adamStep(p.buffer(op, p.name ?? 'parameter'), grad, expAvg.buffer(op, 'expAvg'), expAvgSq.buffer(op, 'expAvgSq'),
+          maxExpAvgSq ? maxExpAvgSq.buffer(op, 'maxExpAvgSq') : null, lr, betas[0], betas[1], eps, weightDecay,
           decoupledWeightDecay, amsgrad, maximize, step);
         state.step = step;
       }

@@ -12,7 +12,7 @@
 // number (PyTorch keeps a float tensor; a 1-element tensor is accepted on load), and the state
 // tensors are views sharing memory with the live state (like PyTorch's references, but disposing
 // them does not free the optimizer's copy). loadStateDict copies every tensor.
-import { Tensor, isTensor } from '../tensor';
+import { KernelBuffer, Tensor, isTensor } from '../tensor';
 import { enableGrad } from '../autograd';
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
 
@@ -157,7 +157,7 @@ export abstract class Optimizer<O extends object> {
       for (const p of group.params) {
         if (!p.grad) continue;
         if (setToNone) p.grad = null;
-        else p.grad.data.fill(0);
+        else p.grad.fill_(0);
       }
     }
   }
@@ -172,14 +172,18 @@ export abstract class Optimizer<O extends object> {
     return s;
   }
 
-  /** The parameter's gradient as float32 data, checked against the parameter's shape. */
-  protected gradOf(p: Tensor): Float32Array | null {
+  /**
+   * The parameter's gradient as kernel input (host array, or device buffer on CUDA), checked
+   * against the parameter's shape and device.
+   */
+  protected gradOf(p: Tensor): KernelBuffer | null {
     const g = p.grad;
     if (!g) return null;
     const op = `${this.constructor.name}.step`;
     const what = `the gradient of ${p.name ?? 'a parameter'}`;
     if (g.numel !== p.numel || g.ndim !== p.ndim) throw argRangeError(op, what, `shape ${shapeString(p.shape)}`, `shape ${shapeString(g.shape)}`);
-    return g.floatData(op, what);
+    if (g.device !== p.device) throw argRangeError(op, what, `a tensor on ${p.device} like the parameter`, `a tensor on ${g.device}`);
+    return g.buffer(op, what);
   }
 
   /** PyTorch's layout (see the file comment); tensors are views of the live state. */
@@ -268,7 +272,7 @@ export abstract class Optimizer<O extends object> {
           if (shapeString(t.shape as number[]) !== shapeString(p.shape) || t.data.length !== p.numel) {
             throw argRangeError(op, `${where}.${savedKey}`, `shape ${shapeString(p.shape)} (the parameter${p.name ? ` ${p.name}` : ''})`, `shape ${shapeString(t.shape as number[])}`);
           }
-          s[key] = new Tensor(t.data.slice(), p.shape);
+          s[key] = new Tensor(t.data.slice(), p.shape).to(p.device);
         }
       }
       newState.set(p, s);

@@ -1,13 +1,14 @@
 // SGD with momentum, dampening, Nesterov momentum and L2 weight decay (torch.optim.SGD). Each
 // parameter's update is one call of the fused native kernel sgd_step (native/cpu/optim.cc).
-import type { Tensor } from '../tensor';
+import type { KernelBuffer, Tensor } from '../tensor';
+import { kernelsFor } from '../ops/device';
 import { Tensor as TensorClass } from '../tensor';
 import { bindings } from '../native';
 import { argRangeError } from '../errors';
 import { Optimizer, ParamsInput, check } from './optimizer';
 
 interface SgdBindings {
-  sgdStep(param: Float32Array, grad: Float32Array, momentumBuffer: Float32Array | null, lr: number, momentum: number,
+  sgdStep(param: KernelBuffer, grad: KernelBuffer, momentumBuffer: KernelBuffer | null, lr: number, momentum: number,
     dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean): void;
 }
 const native = bindings<SgdBindings>();
@@ -58,19 +59,20 @@ export class SGD extends Optimizer<SGDOptions> {
       for (const p of group.params) {
         const grad = this.gradOf(p);
         if (!grad) continue;
-        let buffer: Float32Array | null = null;
+        let buffer: KernelBuffer | null = null;
         let firstStep = false;
         if (momentum !== 0) {
           const state = this.stateOf(p);
           let b = state.momentumBuffer as Tensor | undefined;
           if (!b) {
-            b = TensorClass.empty(p.shape);
+            b = TensorClass.empty(p.shape, 'float32', p.device);
             state.momentumBuffer = b;
             firstStep = true;
           }
-          buffer = b.data as Float32Array;
+          buffer = b.buffer('SGD.step', 'momentumBuffer');
         }
-        native.sgdStep(p.floatData('SGD.step', p.name ?? 'parameter'), grad, buffer, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
+        const k = p.device === 'cpu' ? native : kernelsFor<SgdBindings>('SGD.step', p.device);
+        k.sgdStep(p.buffer('SGD.step', p.name ?? 'parameter'), grad, buffer, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep);
       }
     }
   }

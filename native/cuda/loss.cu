@@ -43,7 +43,7 @@ __global__ void cross_entropy_forward_kernel(const float* logits, const int32_t*
     const float log_sum = logf(sum);
     lse[r] = max + log_sum;
     const int32_t t = target[r];
-    if (t == ignore_index) {
+    if (t == ignore_index || t < 0 || t >= C) {  // bad labels (checked by the caller) never index
       row_loss[r] = 0.0f;
       continue;
     }
@@ -55,12 +55,12 @@ __global__ void cross_entropy_forward_kernel(const float* logits, const int32_t*
 
 // totals = {sum of row_loss, sum of w[target]} over rows not ignored; one block, fixed order.
 __global__ void row_totals_kernel(const float* row_loss, const int32_t* target, const float* weight,
-                                  int64_t rows, int32_t ignore_index, double* totals) {
+                                  int64_t rows, int64_t C, int32_t ignore_index, double* totals) {
   __shared__ double shared[32];
   double loss = 0.0, w = 0.0;
   for (int64_t r = threadIdx.x; r < rows; r += blockDim.x) {
     const int32_t t = target[r];
-    if (t == ignore_index) continue;
+    if (t == ignore_index || t < 0 || t >= C) continue;
     loss += row_loss[r];
     w += class_weight(weight, t);
   }
@@ -86,7 +86,7 @@ __global__ void cross_entropy_backward_kernel(const float* logits, const int32_t
     const float* x = logits + n * C * S + s;
     float* gx = grad_logits + n * C * S + s;
     const int32_t t = target[r];
-    const bool ignored = t == ignore_index;
+    const bool ignored = t == ignore_index || t < 0 || t >= C;
     const float g = ignored ? 0.0f : row_factor(grad_row, grad_scale, grad_scalar, totals, r);
     if (g == 0.0f) {
       for (int64_t c = 0; c < C; ++c) gx[c * S] = 0.0f;
@@ -110,7 +110,7 @@ __global__ void nll_forward_kernel(const float* log_probs, const int32_t* target
   for (int64_t r = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; r < rows;
        r += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int32_t t = target[r];
-    if (t == ignore_index) {
+    if (t == ignore_index || t < 0 || t >= C) {
       row_loss[r] = 0.0f;
       continue;
     }
@@ -129,7 +129,7 @@ __global__ void nll_backward_kernel(const int32_t* target, const float* weight, 
     const int64_t c = rest / S, s = rest - c * S;
     const int64_t r = n * S + s;
     const int32_t t = target[r];
-    grad[i] = (t == ignore_index || t != c)
+    grad[i] = (t == ignore_index || t != c)  // t != c also covers bad labels
                   ? 0.0f
                   : -class_weight(weight, t) * row_factor(grad_row, grad_scale, grad_scalar, totals, r);
   }
@@ -248,7 +248,7 @@ void cross_entropy_forward(const float* logits, const int32_t* target, const flo
         logits, target, weight, N, C, S, ignore_index, label_smoothing, lse, row_loss);
     check_launch("cross_entropy_forward");
   }
-  row_totals_kernel<<<1, 1024, 0, stream>>>(row_loss, target, weight, rows, ignore_index, totals);
+  row_totals_kernel<<<1, 1024, 0, stream>>>(row_loss, target, weight, rows, C, ignore_index, totals);
   check_launch("cross_entropy_forward (totals)");
 }
 
@@ -274,7 +274,7 @@ void nll_loss_forward(const float* log_probs, const int32_t* target, const float
                                                                 ignore_index, row_loss);
     check_launch("nll_loss_forward");
   }
-  row_totals_kernel<<<1, 1024, 0, stream>>>(row_loss, target, weight, rows, ignore_index, totals);
+  row_totals_kernel<<<1, 1024, 0, stream>>>(row_loss, target, weight, rows, C, ignore_index, totals);
   check_launch("nll_loss_forward (totals)");
 }
 

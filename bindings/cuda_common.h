@@ -1,0 +1,72 @@
+// Device buffers as JS values, and argument checks for the CUDA bindings (cuda_memory.cc,
+// cuda_ops.cc). Only compiled with HN_WITH_CUDA.
+//
+// A device buffer is an N-API external (type-tagged, so no other external passes for one)
+// holding a block from the caching allocator: its device, dtype and element count. dispose()
+// frees it at once (cudaFree binding); otherwise its finaliser returns it to the cache when V8
+// collects the handle. Returning a block while kernels that use it are still queued is safe:
+// every kernel of a device runs on its one stream (native/cuda/allocator.h).
+#pragma once
+#ifdef HN_WITH_CUDA
+#include <napi.h>
+
+#include <cstdint>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "../native/cuda/runtime.h"
+
+namespace hn::bindings::cuda {
+
+struct DeviceBlock {
+  void* ptr = nullptr;  // null once freed
+  int64_t length = 0;   // elements
+  int device = 0;
+  bool is_int = false;  // int32 rather than float32
+};
+
+Napi::Value wrap_block(Napi::Env env, DeviceBlock block);
+// The block behind a handle argument; throws a TypeError naming op and arg otherwise.
+DeviceBlock* block_arg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg);
+
+// Collects the device pointers of one call, checking dtype, length, liveness and that every
+// buffer is on the same device; makes that device current for the kernels.
+class DeviceArgs {
+ public:
+  DeviceArgs(const Napi::CallbackInfo& info, const char* op) : info_(info), op_(op) {}
+  // expected_length < 0 skips the length check.
+  float* floats(size_t index, const char* arg, int64_t expected_length = -1);
+  float* optional_floats(size_t index, const char* arg, int64_t expected_length = -1);
+  int32_t* ints(size_t index, const char* arg, int64_t expected_length = -1);
+  int64_t length(size_t index, const char* arg);  // element count of a (float) buffer
+  // The common device (the first buffer's), made current; its stream.
+  hn::cuda::Stream stream();
+  int device() const { return device_; }
+
+ private:
+  DeviceBlock* take(size_t index, const char* arg, bool is_int, int64_t expected_length);
+  const Napi::CallbackInfo& info_;
+  const char* op_;
+  int device_ = -1;
+};
+
+// Runs fn, turning hn::cuda::Error (a failed launch, out of memory) and any other C++ exception
+// into a JS Error that names op: nothing may reach std::terminate.
+template <typename Fn>
+void run_cuda(Napi::Env env, const char* op, Fn fn) {
+  try {
+    fn();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const hn::cuda::Error& e) {
+    throw Napi::Error::New(env, std::string(op) + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Napi::RangeError::New(env, std::string(op) + ": out of host memory");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(env, std::string(op) + ": native error: " + e.what());
+  }
+}
+
+}  // namespace hn::bindings::cuda
+#endif  // HN_WITH_CUDA

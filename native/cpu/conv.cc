@@ -194,6 +194,33 @@ void for_each_item(const Plan& plan, int64_t items, bool dynamic,
   });
 }
 
+// Floats of one col buffer (none for a direct convolution).
+int64_t col_floats_of(const Dims& d) { return d.direct ? 0 : d.col_rows * d.out_plane; }
+
+// The [Cin_g*kH*kW, HWout] matrix of x_g: x_g itself for a direct convolution, else its im2col
+// built in `buffer`.
+const float* col_matrix(const Conv2dParams& p, const Dims& d, const float* x_g, float* buffer) {
+  if (d.direct) return x_g;
+  im2col(p, d, x_g, buffer);
+  return buffer;
+}
+
+// Calls fn(n, g, buffer) for every (image n, group g), spread over the pool as planned (dynamic
+// schedule), where buffer is the running chunk's col buffer of col_floats_of(d) floats (nullptr
+// for a direct convolution).
+template <typename Fn>
+void for_each_image_group(const Conv2dParams& p, const Dims& d, Fn fn) {
+  const int64_t items = p.batch * p.groups;
+  if (items == 0) return;
+  const Plan plan = plan_items(items);
+  const int64_t col_floats = col_floats_of(d);
+  float* scratch = d.direct ? nullptr : tls_workspace.reserve(plan.chunks * col_floats);
+  for_each_item(plan, items, true, [&](int64_t item, int64_t chunk) {
+    fn(item / p.groups, item % p.groups, d.direct ? nullptr : scratch + chunk * col_floats);
+  });
+  tls_workspace.trim(kKeepWorkspaceFloats);
+}
+
 // out[c] = sum over batch and pixels of t[n, c, :]. Float partial sums per plane in 8 lanes
 // (vectorisable), planes added in double: accurate and deterministic.
 void channel_sums(const float* t, float* out, int64_t batch, int64_t channels, int64_t plane) {
@@ -223,13 +250,7 @@ void channel_sums(const float* t, float* out, int64_t batch, int64_t channels, i
 void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
                         const float* init, float* dx) {
   const Dims d = dims_of(p);
-  const int64_t items = p.batch * p.groups;
-  if (items == 0) return;
-  const Plan plan = plan_items(items);
-  const int64_t col_floats = d.direct ? 0 : d.col_rows * d.out_plane;
-  float* scratch = d.direct ? nullptr : tls_workspace.reserve(plan.chunks * col_floats);
-  for_each_item(plan, items, true, [&](int64_t item, int64_t chunk) {
-    const int64_t n = item / p.groups, g = item % p.groups;
+  for_each_image_group(p, d, [&](int64_t n, int64_t g, float* col) {
     const float* dy_g = dy + (n * p.out_channels + g * d.cout_g) * d.out_plane;
     const float* w_g = w + g * d.cout_g * d.col_rows;
     float* dx_g = dx + (n * p.in_channels + g * d.cin_g) * d.in_plane;
@@ -243,13 +264,11 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
       sgemm(true, false, d.cin_g, d.in_plane, d.cout_g, 1.0f, w_g, d.col_rows, dy_g,
             d.out_plane, beta, dx_g, d.in_plane);
     } else {
-      float* col = scratch + chunk * col_floats;
       sgemm(true, false, d.col_rows, d.out_plane, d.cout_g, 1.0f, w_g, d.col_rows, dy_g,
             d.out_plane, 0.0f, col, d.out_plane);
       col2im(p, d, col, init_g, dx_g);
     }
   });
-  tls_workspace.trim(kKeepWorkspaceFloats);
 }
 
 }  // namespace
@@ -259,22 +278,11 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
 void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const float* bias,
                     float* y) {
   const Dims d = dims_of(p);
-  const int64_t items = p.batch * p.groups;
-  if (items == 0) return;
-  const Plan plan = plan_items(items);
-  const int64_t col_floats = d.direct ? 0 : d.col_rows * d.out_plane;
-  float* scratch = d.direct ? nullptr : tls_workspace.reserve(plan.chunks * col_floats);
-  for_each_item(plan, items, true, [&](int64_t item, int64_t chunk) {
-    const int64_t n = item / p.groups, g = item % p.groups;
+  for_each_image_group(p, d, [&](int64_t n, int64_t g, float* buffer) {
     const float* x_g = x + (n * p.in_channels + g * d.cin_g) * d.in_plane;
     const float* w_g = w + g * d.cout_g * d.col_rows;
     float* y_g = y + (n * p.out_channels + g * d.cout_g) * d.out_plane;
-    const float* col = x_g;
-    if (!d.direct) {
-      float* buffer = scratch + chunk * col_floats;
-      im2col(p, d, x_g, buffer);
-      col = buffer;
-    }
+    const float* col = col_matrix(p, d, x_g, buffer);
     // The bias goes in first and SGEMM adds onto it (beta = 1): no second pass over y.
     float beta = 0.0f;
     if (bias) {
@@ -286,7 +294,6 @@ void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const
     sgemm(false, false, d.cout_g, d.out_plane, d.col_rows, 1.0f, w_g, d.col_rows, col,
           d.out_plane, beta, y_g, d.out_plane);
   });
-  tls_workspace.trim(kKeepWorkspaceFloats);
 }
 
 void conv2d_backward_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
@@ -302,7 +309,7 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
     std::fill(dw, dw + w_floats, 0.0f);
     if (items > 0) {
       const Plan plan = plan_items(items);
-      const int64_t col_floats = d.direct ? 0 : d.col_rows * d.out_plane;
+      const int64_t col_floats = col_floats_of(d);
       // Layout: [chunks col buffers][chunks - 1 partial weight gradients]; chunk 0 sums into dw.
       float* scratch =
           tls_workspace.reserve(plan.chunks * col_floats + (plan.chunks - 1) * w_floats);
@@ -314,12 +321,7 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
         const float* dy_g = dy + (n * p.out_channels + g * d.cout_g) * d.out_plane;
         float* target = (chunk == 0 ? dw : partials + (chunk - 1) * w_floats) +
                         g * d.cout_g * d.col_rows;
-        const float* col = x_g;
-        if (!d.direct) {
-          float* buffer = scratch + chunk * col_floats;
-          im2col(p, d, x_g, buffer);
-          col = buffer;
-        }
+        const float* col = col_matrix(p, d, x_g, scratch + chunk * col_floats);
         sgemm(false, true, d.cout_g, d.col_rows, d.out_plane, 1.0f, dy_g, d.out_plane, col,
               d.out_plane, 1.0f, target, d.col_rows);
       });

@@ -27,6 +27,20 @@ export function timeIt(fn: () => void, { warmup = 2, minRepeats = 5, budgetMs = 
   return times[Math.floor(times.length / 2)];
 }
 
+/** timeIt for asynchronous calls (a peer's session.run). */
+export async function timeItAsync(fn: () => Promise<unknown>, { warmup = 2, minRepeats = 5, budgetMs = 1500 } = {}): Promise<number> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minRepeats || (performance.now() - start < budgetMs && times.length < 200)) {
+    const t0 = performance.now();
+    await fn();
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)];
+}
+
 export function machineDescription(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
@@ -44,13 +58,56 @@ function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
-/** A Markdown table: name, time, GFLOP/s, items/s, note. */
-export function formatTable(rows: Measurement[]): string {
-  const lines = ['| benchmark | median ms | GFLOP/s | items/s | note |', '| --- | ---: | ---: | ---: | --- |'];
+/** A peer's medians for the same rows (onnxruntime, PyTorch). */
+export interface PeerColumn {
+  label: string;
+  seconds: Record<string, number>;
+}
+
+/** Minimum speed-up over a peer (peer time / hydranet time) that a row is meant to reach. */
+export interface Target {
+  peer: string;
+  ratio: number;
+}
+
+/**
+ * A Markdown table: name, hydranet's median, GFLOP/s, items/s, then per peer its median and the
+ * ratio peer/hydranet (> 1: hydranet is faster), and the row's target when it has one.
+ */
+export function formatTable(rows: Measurement[], peers: PeerColumn[] = [], targets: Record<string, Target[]> = {}): string {
+  const head = ['benchmark', 'hydranet ms', 'GFLOP/s', 'items/s'];
+  const align = ['---', '---:', '---:', '---:'];
+  for (const p of peers) {
+    head.push(`${p.label} ms`, `vs ${p.label}`);
+    align.push('---:', '---:');
+  }
+  head.push('target', 'note');
+  align.push('---', '---');
+  const lines = [`| ${head.join(' | ')} |`, `| ${align.join(' | ')} |`];
   for (const r of rows) {
-    const gflops = r.flops ? (r.flops / r.seconds / 1e9).toFixed(1) : '';
-    const items = r.items ? Math.round(r.items / r.seconds).toLocaleString('en-US') : '';
-    lines.push(`| ${pad(r.name, 34)} | ${pad((r.seconds * 1e3).toFixed(3), 9, true)} | ${pad(gflops, 7, true)} | ${pad(items, 8, true)} | ${r.note ?? ''} |`);
+    const cells = [
+      pad(r.name, 34),
+      pad((r.seconds * 1e3).toFixed(3), 9, true),
+      r.flops ? (r.flops / r.seconds / 1e9).toFixed(1) : '',
+      r.items ? Math.round(r.items / r.seconds).toLocaleString('en-US') : '',
+    ];
+    const ratios: Record<string, number> = {};
+    for (const p of peers) {
+      const t = p.seconds[r.name];
+      if (t === undefined) {
+        cells.push('', '');
+        continue;
+      }
+      ratios[p.label] = t / r.seconds;
+      cells.push((t * 1e3).toFixed(3), `${ratios[p.label].toFixed(2)}x`);
+    }
+    const goals = (targets[r.name] ?? []).map((g) => {
+      const got = ratios[g.peer];
+      const verdict = got === undefined ? 'not measured' : got >= g.ratio ? 'met' : 'MISSED';
+      return `>= ${g.ratio}x ${g.peer}: ${verdict}`;
+    });
+    cells.push(goals.join('; '), r.note ?? '');
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines.join('\n');
 }

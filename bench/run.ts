@@ -1,11 +1,15 @@
-// `npm run bench`: every benchmark in one process, printed as one Markdown table.
+// `npm run bench`: every benchmark in one process, printed as one Markdown table, side by side with
+// onnxruntime-node (W1 inference) and PyTorch (every kernel and workload) when found.
 //   --filter <substring>   only rows whose name contains it
-//   --threads <n>          kernel threads (default: every core)
-//   --only <groups>        comma-separated: kernels, workloads, strategies (default: all)
+//   --threads <n>          kernel threads for hydranet and the peers (default 2)
+//   --only <groups>        comma-separated: kernels, workloads, strategies, rss (default: all)
+//   --no-peers             hydranet alone
+//   --rss-steps <n>        W1 training steps of the peak-RSS runs (default 20)
 import * as hn from '../lib/index';
 import { bindings } from '../lib/native';
-import { formatTable, gitCommit, machineDescription, Measurement } from './harness';
+import { formatTable, gitCommit, machineDescription, Measurement, PeerColumn, Target } from './harness';
 import { kernelBenchmarks } from './kernels';
+import { findTorchPython, hydranetPeakRss, ortPeer, torchPeakRss, torchPeer } from './peers';
 import { strategyBenchmarks, workloadBenchmarks } from './workloads';
 
 interface PeakBindings {
@@ -17,12 +21,34 @@ function argValue(flag: string): string | undefined {
   return i >= 0 ? process.argv[i + 1] : undefined;
 }
 
-function main(): void {
-  const threads = argValue('--threads');
-  if (threads) hn.setNumThreads(Number(threads));
+const KERNEL_ROWS = [
+  'K1 conv2d 64->64 32x32 k3p1', 'K2 conv2d 3->64 32x32 k3p1', 'K3 conv2d 128->128 8x8 k3p1', 'K4 convT 128->64 8->16 k2s2',
+  'K5 convT 64->32 16->32 k4s2p1', 'K6 maxPool2d 2x2 64x64x32x32', 'K7 linear 8192->10 B=64',
+];
+
+/** The goals of issue 7 (peer time / hydranet time). */
+function targets(): Record<string, Target[]> {
+  const t: Record<string, Target[]> = {
+    'W1 inference B=64': [{ peer: 'ORT', ratio: 1.0 }],
+    'W1 inference B=1': [{ peer: 'ORT', ratio: 1.0 }],
+    'W1 train step B=64 (static)': [{ peer: 'PyTorch', ratio: 1.5 }],
+    'W2 train step B=256': [{ peer: 'PyTorch', ratio: 2.0 }],
+    'K8 fused multi-loss fwd+bwd': [{ peer: 'PyTorch', ratio: 1.0 }],
+  };
+  for (const k of KERNEL_ROWS) for (const dir of ['fwd', 'bwd']) t[`${k} ${dir}`] = [{ peer: 'PyTorch', ratio: 1.0 }];
+  return t;
+}
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+async function main(): Promise<void> {
+  const nThreads = Number(argValue('--threads') ?? 2);
+  hn.setNumThreads(nThreads);
   const filter = argValue('--filter');
+  const withPeers = !process.argv.includes('--no-peers');
+  const groups = (argValue('--only') ?? 'kernels,workloads,strategies,rss').split(',');
+  const rssSteps = Number(argValue('--rss-steps') ?? 20);
   const peak = bindings<PeakBindings>().measurePeakGflops;
-  const nThreads = hn.getNumThreads();
   const peakAll = peak ? peak(nThreads, 300) : NaN;
   const peakOne = peak ? peak(1, 300) : NaN;
   console.log(`# hydranet benchmarks\n`);
@@ -30,8 +56,8 @@ function main(): void {
   console.log(`- commit: ${gitCommit()}`);
   console.log(`- machine: ${machineDescription()}`);
   console.log(`- threads: ${nThreads}; AVX2/FMA kernels: ${hn.cpuFeatures().avx2}`);
-  console.log(`- measured FMA peak: ${peakAll.toFixed(1)} GFLOP/s on ${nThreads} threads, ${peakOne.toFixed(1)} on 1\n`);
-  const groups = (argValue('--only') ?? 'kernels,workloads,strategies').split(',');
+  console.log(`- measured FMA peak: ${peakAll.toFixed(1)} GFLOP/s on ${nThreads} threads, ${peakOne.toFixed(1)} on 1`);
+
   let rows: Measurement[] = [
     ...(groups.includes('kernels') ? kernelBenchmarks() : []),
     ...(groups.includes('workloads') ? workloadBenchmarks() : []),
@@ -44,7 +70,42 @@ function main(): void {
       r.note = `${r.note ? r.note + '; ' : ''}${pct.toFixed(0)}% of peak`;
     }
   }
-  console.log(formatTable(rows));
+  const sgemm = rows.find((r) => r.name.startsWith('SGEMM'));
+  if (sgemm && Number.isFinite(peakAll)) {
+    const pct = (100 * 2 * 1024 ** 3) / sgemm.seconds / 1e9 / peakAll;
+    sgemm.note = `${sgemm.note}; target >= 85%: ${pct >= 85 ? 'met' : 'MISSED'}`;
+  }
+
+  const peers: PeerColumn[] = [];
+  const rowNames = new Set(rows.map((r) => r.name));
+  if (withPeers && rows.some((r) => r.name.startsWith('W1 inference'))) {
+    const ort = await ortPeer(nThreads);
+    console.log(`- ORT: ${ort.info}`);
+    if (ort.available) peers.push({ label: 'ORT', seconds: ort.seconds });
+  }
+  const python = withPeers ? findTorchPython() : null;
+  if (withPeers && !python) console.log('- PyTorch: skipped (no python3 with torch found: tried python3, /usr/bin/python3)');
+  if (python && rows.length > 0) {
+    const torch = torchPeer(python, nThreads, groups);
+    console.log(`- PyTorch: ${torch.info}`);
+    const seconds = Object.fromEntries(Object.entries(torch.seconds).filter(([k]) => rowNames.has(k)));
+    peers.push({ label: 'PyTorch', seconds });
+  }
+  console.log('');
+  console.log(formatTable(rows, peers, targets()));
+
+  if (groups.includes('rss')) {
+    const ours = hydranetPeakRss(nThreads, rssSteps);
+    let line = `\nPeak RSS of a W1 training run (B=64, ${rssSteps} steps, separate process): hydranet ${mib(ours)}`;
+    if (python) {
+      const theirs = torchPeakRss(python, nThreads, rssSteps);
+      line += `, PyTorch ${mib(theirs)} (${(ours / theirs).toFixed(2)}x; target <= 1.00x: ${ours <= theirs ? 'met' : 'MISSED'})`;
+    }
+    console.log(line);
+  }
 }
 
-main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

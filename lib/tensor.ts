@@ -122,6 +122,19 @@ export class Tensor {
     return new Tensor(new Storage(null, { handle, length: n, dtype, index }), shape);
   }
 
+  /**
+   * A float32 tensor whose contents are unspecified, for kernels that overwrite every element:
+   * on the CPU its ArrayBuffer is allocated without the zero fill (Buffer.allocUnsafeSlow gives an
+   * ArrayBuffer of its own, exactly this long, V8-owned like any other). Small ones take the
+   * ordinary path; on CUDA it is Tensor.empty.
+   */
+  static uninitialized(shape: readonly number[], device: Device = 'cpu'): Tensor {
+    if (device !== 'cpu') return Tensor.empty(shape, 'float32', device);
+    const n = numelOf(shape);
+    if (n < 4096) return new Tensor(new Float32Array(n), shape);
+    return new Tensor(new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n), shape);
+  }
+
   /** True for a tensor in CUDA device memory. */
   get isCuda(): boolean {
     return this.storage.device !== null;

@@ -170,7 +170,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?
   const padText = pad[0] === pad[2] && pad[1] === pad[3] ? pad.slice(0, 2) : pad;
   checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padText)}, dilation ${list(dilation)}`);
 
-  const y = Tensor.empty(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], 'float32', device);
+  const y = Tensor.uninitialized(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], device);
   k.conv2dForward(dims, weight.shape, stride, pad, dilation, groups,
     x.buffer(op, 'input'), weight.buffer(op, 'weight'), b ? b.buffer(op, 'bias') : null, y.buffer());
 
@@ -181,12 +181,12 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?
     const gy = g.buffer(op, 'gradOutput');
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape, 'float32', device);
+      gx = Tensor.uninitialized(x.shape, device);
       k.conv2dBackwardData(dims, weight.shape, stride, pad, dilation, groups, gy,
         weight.buffer(op, 'weight'), gx.buffer());
     }
-    const gw = weight.requiresGrad ? Tensor.empty(weight.shape, 'float32', device) : null;
-    const gb = b && b.requiresGrad ? Tensor.empty(b.shape, 'float32', device) : null;
+    const gw = weight.requiresGrad ? Tensor.uninitialized(weight.shape, device) : null;
+    const gb = b && b.requiresGrad ? Tensor.uninitialized(b.shape, device) : null;
     if (gw || gb) {
       k.conv2dBackwardWeight(dims, weight.shape, stride, pad, dilation, groups, x.buffer(op, 'input'), gy,
         gw ? gw.buffer() : null, gb ? gb.buffer() : null);
@@ -229,7 +229,7 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
   ];
   checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padding)}, outputPadding ${list(outputPadding)}, dilation ${list(dilation)}`);
 
-  const y = Tensor.empty(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], 'float32', device);
+  const y = Tensor.uninitialized(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], device);
   k.convTranspose2dForward(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
     x.buffer(op, 'input'), weight.buffer(op, 'weight'), b ? b.buffer(op, 'bias') : null, y.buffer());
 
@@ -238,12 +238,12 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
     const gy = g.buffer(op, 'gradOutput');
     let gx: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape, 'float32', device);
+      gx = Tensor.uninitialized(x.shape, device);
       k.convTranspose2dBackwardData(dims, weight.shape, stride, padding, outputPadding, dilation, groups, gy,
         weight.buffer(op, 'weight'), gx.buffer());
     }
-    const gw = weight.requiresGrad ? Tensor.empty(weight.shape, 'float32', device) : null;
-    const gb = b && b.requiresGrad ? Tensor.empty(b.shape, 'float32', device) : null;
+    const gw = weight.requiresGrad ? Tensor.uninitialized(weight.shape, device) : null;
+    const gb = b && b.requiresGrad ? Tensor.uninitialized(b.shape, device) : null;
     if (gw || gb) {
       k.convTranspose2dBackwardWeight(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
         x.buffer(op, 'input'), gy, gw ? gw.buffer() : null, gb ? gb.buffer() : null);

@@ -33,14 +33,14 @@ function asTensor(op: string, arg: string, value: Tensor | number): Tensor | num
 export function binaryRaw(op: keyof typeof Binary, a: Tensor, b: Tensor): Tensor {
   const shape = broadcastShapes(op, a.shape, b.shape);
   const device = commonDevice(op, [['input', a], ['other', b]]);
-  const out = Tensor.empty(shape, 'float32', device);
+  const out = Tensor.uninitialized(shape, device);
   kernels(op, out).binaryForward(Binary[op], a.buffer(op, 'input'), broadcastStrides(a.shape, shape),
     b.buffer(op, 'other'), broadcastStrides(b.shape, shape), out.buffer(), shape);
   return out;
 }
 
 export function unaryRaw(op: keyof typeof Unary, x: Tensor, scalar = 0): Tensor {
-  const out = Tensor.empty(x.shape, 'float32', x.device);
+  const out = Tensor.uninitialized(x.shape, x.device);
   kernels(op, x).unaryForward(Unary[op], x.buffer(op, 'input'), out.buffer(), scalar);
   return out;
 }
@@ -138,7 +138,7 @@ function unary(op: keyof typeof Unary, name: string, x: Tensor, scalar = 0, attr
   if (!isTensor(x)) throw argTypeError(name, 'input', 'a tensor', describeValue(x));
   const out = unaryRaw(op, x, scalar);
   return record(out, name, attrs, [x], (g) => {
-    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    const gx = Tensor.uninitialized(x.shape, x.device);
     kernels(name, x).unaryBackward(Unary[op], x.buffer(), out.buffer(), g.buffer(name, 'gradOutput'), gx.buffer(), scalar);
     return [gx];
   });

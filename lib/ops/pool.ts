@@ -108,13 +108,13 @@ function geometry(op: string, x: unknown, options: MaxPool2dOptions | AvgPool2dO
 export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   const op = 'maxPool2d';
   const g = geometry(op, x, options, options?.dilation);
-  const out = Tensor.empty(g.outShape, 'float32', x.device);
+  const out = Tensor.uninitialized(g.outShape, x.device);
   const indices = Tensor.empty(g.outShape, 'int32', x.device);
   kernels(op, x).maxPool2dForward(x.buffer(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.dilation, g.ceilMode,
     out.buffer(), indices.intBuffer());
   const attrs = { kernelSize: g.kernelSize, stride: g.stride, padding: g.padding, dilation: g.dilation, ceilMode: g.ceilMode };
   return record(out, op, attrs, [x], (grad) => {
-    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    const gx = Tensor.uninitialized(x.shape, x.device);
     kernels(op, x).maxPool2dBackward(grad.buffer(op, 'gradOutput'), indices.intBuffer(), g.dims, g.kernelSize, g.stride,
       g.padding, g.dilation, g.ceilMode, gx.buffer());
     return [gx];
@@ -140,14 +140,14 @@ export function avgPool2d(x: Tensor, options: AvgPool2dOptions): Tensor {
     }
   }
   const divisor = divisorOverride ?? 0;
-  const out = Tensor.empty(g.outShape, 'float32', x.device);
+  const out = Tensor.uninitialized(g.outShape, x.device);
   kernels(op, x).avgPool2dForward(x.buffer(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.ceilMode,
     countIncludePad, divisor, out.buffer());
   const attrs = {
     kernelSize: g.kernelSize, stride: g.stride, padding: g.padding, ceilMode: g.ceilMode, countIncludePad, divisorOverride,
   };
   return record(out, op, attrs, [x], (grad) => {
-    const gx = Tensor.empty(x.shape, 'float32', x.device);
+    const gx = Tensor.uninitialized(x.shape, x.device);
     kernels(op, x).avgPool2dBackward(grad.buffer(op, 'gradOutput'), g.dims, g.kernelSize, g.stride, g.padding, g.ceilMode,
       countIncludePad, divisor, gx.buffer());
     return [gx];

@@ -1,0 +1,186 @@
+// Every fast path of issue 7 against the plain path it replaces, on random shapes that include
+// sizes that are not multiples of the vector width (4, 8, 16 floats) or of the GEMM blocks:
+// - the vectorised 2x2/stride-2 max pool against a reference of the general rule (first maximum
+//   wins, NaN wins), values, indices (through the gradient routing) and ceil-mode tails;
+// - the branch-free relu and its gradient against their definitions, NaN and -0 included;
+// - convolution and transposed convolution on the AVX2/FMA kernels against the portable ones
+//   (hn.setForcePortable), forward and every gradient;
+// - the malloc policy the addon applies at load.
+import { afterEach, describe, expect, it } from 'vitest';
+import * as hn from '../lib/index';
+import { addon } from '../lib/native';
+import { maxAbsDiff } from './helpers/gradcheck';
+
+const seed = Date.now() % 100000;
+const gen = new hn.Generator(seed);
+const randInt = (lo: number, hi: number): number => lo + Math.floor(gen.uniform() * (hi - lo + 1));
+
+function randomArray(n: number, low = -1, high = 1): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = low + (high - low) * gen.uniform();
+  return a;
+}
+
+/** Reference 2x2 max pool, stride 2, no padding: the first maximum wins, a NaN wins over numbers. */
+function refMaxPool2x2(x: Float32Array, planes: number, H: number, W: number, ceil: boolean): { y: Float32Array; arg: Int32Array; oh: number; ow: number } {
+  const size = (n: number): number => {
+    let o = (ceil ? Math.ceil((n - 2) / 2) : Math.floor((n - 2) / 2)) + 1;
+    if (ceil && (o - 1) * 2 >= n) o--;
+    return o;
+  };
+  const oh = size(H), ow = size(W);
+  const y = new Float32Array(planes * oh * ow);
+  const arg = new Int32Array(planes * oh * ow);
+  for (let p = 0; p < planes; p++) {
+    for (let i = 0; i < oh; i++) {
+      for (let j = 0; j < ow; j++) {
+        let best = -Infinity, bestIndex = -1;
+        for (let di = 0; di < 2; di++) {
+          for (let dj = 0; dj < 2; dj++) {
+            const r = 2 * i + di, c = 2 * j + dj;
+            if (r >= H || c >= W) continue;
+            const v = x[p * H * W + r * W + c];
+            if (bestIndex < 0 || v > best || Number.isNaN(v)) {
+              best = v;
+              bestIndex = r * W + c;
+            }
+          }
+        }
+        y[(p * oh + i) * ow + j] = best;
+        arg[(p * oh + i) * ow + j] = bestIndex;
+      }
+    }
+  }
+  return { y, arg, oh, ow };
+}
+
+describe(`fast paths against the plain ones (seed ${seed})`, () => {
+  afterEach(() => hn.setForcePortable(false));
+
+  it('maxPool2d 2x2 stride 2: values and argmax (through backward) on odd sizes, ties, NaN and ceil mode', () => {
+    for (let trial = 0; trial < 12; trial++) {
+      const N = randInt(1, 3), C = randInt(1, 5), H = randInt(2, 21), W = randInt(2, 37);
+      const ceil = trial % 3 === 2;
+      const x = randomArray(N * C * H * W);
+      // Ties (values from a set of three, so most windows repeat one) and NaNs exercise the
+      // selection rules: the first maximum wins, a NaN wins and a later NaN replaces it.
+      if (trial % 2 === 0) for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i]);
+      if (trial % 2 === 1) for (let i = 3; i < x.length; i += 29) x[i] = NaN;
+      const ref = refMaxPool2x2(x, N * C, H, W, ceil);
+      const input = hn.tensor(x, { shape: [N, C, H, W], requiresGrad: true });
+      const y = hn.F.maxPool2d(input, { kernelSize: 2, ceilMode: ceil });
+      expect(y.shape).toEqual([N, C, ref.oh, ref.ow]);
+      const got = y.data as Float32Array;
+      for (let i = 0; i < got.length; i++) {
+        if (Number.isNaN(ref.y[i])) expect(Number.isNaN(got[i])).toBe(true);
+        else expect(got[i]).toBe(ref.y[i]);
+      }
+      // Backward routes output gradient i (value i + 1) to its argmax.
+      const seedGrad = hn.tensor(Float32Array.from({ length: got.length }, (_, i) => i + 1), { shape: [...y.shape] });
+      y.backward(seedGrad);
+      const expected = new Float32Array(x.length);
+      const planeOut = ref.oh * ref.ow;
+      for (let i = 0; i < got.length; i++) expected[Math.floor(i / planeOut) * H * W + ref.arg[i]] += i + 1;
+      expect(Array.from(input.grad!.data)).toEqual(Array.from(expected));
+    }
+  });
+
+  it('relu and its gradient: branch-free loops match the definition (NaN propagates, -0 maps to 0)', () => {
+    for (const n of [1, 3, 7, 15, 17, 33, 1000, 32768 * 2 + 5]) {
+      const x = randomArray(n);
+      if (n > 3) {
+        x[1] = NaN;
+        x[2] = -0;
+        x[3] = 0;
+      }
+      const input = hn.tensor(x, { requiresGrad: true });
+      const y = hn.F.relu(input);
+      const g = randomArray(n);
+      y.backward(hn.tensor(g));
+      const yd = y.data as Float32Array;
+      const gd = input.grad!.data as Float32Array;
+      const bad: string[] = [];
+      for (let i = 0; i < n && bad.length < 5; i++) {
+        const v = x[i];
+        const yOk = Number.isNaN(v) ? Number.isNaN(yd[i]) : Object.is(yd[i], v > 0 ? v : 0);
+        // PyTorch's threshold_backward: the gradient passes where the output is positive.
+        const gOk = gd[i] === (yd[i] > 0 ? g[i] : 0);
+        if (!yOk || !gOk) bad.push(`i=${i} x=${v} y=${yd[i]} g=${g[i]} gx=${gd[i]}`);
+      }
+      expect(bad, `n=${n}`).toEqual([]);
+    }
+  });
+
+  // Runs fn under the default (AVX2/FMA when present) and the portable kernels; returns both.
+  function bothPaths(fn: () => Float32Array[]): [Float32Array[], Float32Array[]] {
+    hn.setForcePortable(false);
+    const fast = fn();
+    hn.setForcePortable(true);
+    const portable = fn();
+    hn.setForcePortable(false);
+    return [fast, portable];
+  }
+
+  function relClose(a: Float32Array, b: Float32Array, label: string): void {
+    expect(a.length, label).toBe(b.length);
+    let scale = 1e-6;
+    for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+    // Summation order differs between the paths: float32 rounding, relative to the largest value.
+    expect(maxAbsDiff(a, b) / scale, label).toBeLessThan(2e-5);
+  }
+
+  it('conv2d forward and gradients: vector kernels agree with the portable ones on ragged shapes', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const N = randInt(1, 5), Cin = randInt(1, 13), Cout = randInt(1, 19), H = randInt(3, 23), W = randInt(3, 29);
+      const k = randInt(1, 5), pad = randInt(0, Math.floor(k / 2)), stride = randInt(1, 2);
+      if (H + 2 * pad < k || W + 2 * pad < k) continue;
+      const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
+      const run = (): Float32Array[] => {
+        const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+        const wt = hn.tensor(w, { shape: [Cout, Cin, k, k], requiresGrad: true });
+        const bt = hn.tensor(b, { requiresGrad: true });
+        const y = hn.F.conv2d(xt, wt, bt, { padding: pad, stride });
+        const g = hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.sin(i)), { shape: [...y.shape] });
+        y.backward(g);
+        return [y.data as Float32Array, xt.grad!.data as Float32Array, wt.grad!.data as Float32Array, bt.grad!.data as Float32Array];
+      };
+      const [fast, portable] = bothPaths(run);
+      const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} p${pad} s${stride}`;
+      ['y', 'dx', 'dw', 'db'].forEach((name, i) => relClose(fast[i], portable[i], `${label} ${name}`));
+    }
+  });
+
+  it('convTranspose2d forward and gradients: vector kernels agree with the portable ones', () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const N = randInt(1, 4), Cin = randInt(1, 11), Cout = randInt(1, 13), H = randInt(2, 17), W = randInt(2, 19);
+      const k = randInt(1, 4), stride = randInt(1, 3), pad = randInt(0, Math.floor((k - 1) / 2));
+      const x = randomArray(N * Cin * H * W), w = randomArray(Cin * Cout * k * k), b = randomArray(Cout);
+      const run = (): Float32Array[] => {
+        const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+        const wt = hn.tensor(w, { shape: [Cin, Cout, k, k], requiresGrad: true });
+        const bt = hn.tensor(b, { requiresGrad: true });
+        const y = hn.F.convTranspose2d(xt, wt, bt, { stride, padding: pad });
+        const g = hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.cos(i)), { shape: [...y.shape] });
+        y.backward(g);
+        return [y.data as Float32Array, xt.grad!.data as Float32Array, wt.grad!.data as Float32Array, bt.grad!.data as Float32Array];
+      };
+      const [fast, portable] = bothPaths(run);
+      const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} s${stride} p${pad}`;
+      ['y', 'dx', 'dw', 'db'].forEach((name, i) => relClose(fast[i], portable[i], `${label} ${name}`));
+    }
+  });
+
+  it('the addon keeps freed tensor memory for reuse (glibc malloc thresholds), unless turned off', () => {
+    const policy = (addon.memoryPolicy as () => { mallocTuned: boolean; mmapThreshold: number; trimThreshold: number })();
+    const userSet = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].some((k) => process.env[k] !== undefined)
+      || (process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.') || process.env.HYDRANET_MALLOC_TUNING === '0';
+    if (userSet) expect(policy.mallocTuned).toBe(false);
+    if (process.platform === 'linux' && !userSet && policy.mallocTuned) {
+      expect(policy.mmapThreshold).toBe(32 * 2 ** 20);
+      expect(policy.trimThreshold).toBe(256 * 2 ** 20);
+    } else {
+      expect(policy.mallocTuned).toBe(false);
+      expect(policy.mmapThreshold).toBe(0);
+    }
+  });
+});

@@ -89,8 +89,8 @@ Napi::Value MeasurePeakGflops(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("sgemm", Napi::Function::New(env, Sgemm));
-  exports.Set("measurePeakGflops", Napi::Function::New(env, MeasurePeakGflops));
+  export_function<Sgemm>(env, exports, "sgemm");
+  export_function<MeasurePeakGflops>(env, exports, "measurePeakGflops");
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
-// Declarations shared by the SGEMM driver (gemm.cc, portable) and its AVX2/FMA micro-kernel
-// (avx2/gemm_avx2.cc). Not part of the public kernel API: include gemm.h for that.
+// Declarations shared by the SGEMM entry points and portable micro-kernel (gemm.cc), the
+// blocked driver (gemm_driver.cc) and the AVX2/FMA micro-kernel (avx2/gemm_avx2.cc). Not part
+// of the public kernel API: include gemm.h for that.
 //
-// The driver follows the GotoBLAS/BLIS scheme. For each NC-wide column block of C and each
-// KC-deep slice of K it packs op(B)[kc, nc] into NR-wide micro-panels (shared by all threads,
-// lives in L2/L3), each thread packs MC rows of op(A)[mc, kc] into MR-high micro-panels (its
-// own, lives in L2), and the micro-kernel multiplies one A micro-panel by one B micro-panel
-// (the B micro-panel stays in L1 while the A panels stream past it).
+// The driver follows the GotoBLAS/BLIS scheme. For each NC-wide column block of C it packs
+// op(B) into NR-wide micro-panels, KC deep (shared by all threads, streamed from L2/L3); a
+// thread packs up to MC rows of op(A) into MR-high micro-panels, KC deep (its own, held in L2);
+// the micro-kernel multiplies one A micro-panel by one B micro-panel (the B micro-panel stays
+// in L1 while the A micro-panels of the block stream past it).
 #pragma once
 #include <cstdint>
 
@@ -19,7 +20,8 @@ namespace hn::cpu::gemm_detail {
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              float alpha, float beta);
 
-// A micro-kernel with its register tile (MR x NR) and the cache blocking that suits it.
+// A micro-kernel with its register tile (MR x NR, at most 8 x 16; MR in {4, 6, 8}, NR in
+// {8, 12, 16}) and the cache blocking that suits it.
 struct KernelConfig {
   int mr;
   int nr;

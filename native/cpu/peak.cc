@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -20,15 +21,22 @@ double measure_peak_gflops(int threads, double milliseconds) {
   // Every thread waits at the gate so that all chains run at the same time: a peak over two
   // cores must see both busy together (shared clocks and power limits).
   std::atomic<int> ready{0};
+  std::atomic<int> started{threads};
   auto body = [&](int t) {
     ready.fetch_add(1);
-    while (ready.load() < threads) std::this_thread::yield();
+    while (ready.load() < started.load()) std::this_thread::yield();
     flops[static_cast<size_t>(t)] = fma_chain_flops_avx2(seconds);
   };
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::thread> workers;
   workers.reserve(static_cast<size_t>(threads - 1));
-  for (int t = 1; t < threads; ++t) workers.emplace_back(body, t);
+  try {
+    for (int t = 1; t < threads; ++t) workers.emplace_back(body, t);
+  } catch (const std::system_error&) {
+    // Out of threads (a process or container limit): measure with those that started rather
+    // than leave them waiting at the gate (and abort on their destruction).
+    started.store(static_cast<int>(workers.size()) + 1);
+  }
   body(0);
   for (auto& w : workers) w.join();
   const double elapsed =

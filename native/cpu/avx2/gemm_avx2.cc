@@ -77,10 +77,11 @@ void kernel_6x16(int64_t kc, const float* a, const float* b, float* c, int64_t l
 }  // namespace
 
 const KernelConfig& avx2_kernel_config() {
-  // Blocking for a Zen core (48 KiB L1D, 1 MiB L2): a 256-deep B micro-panel is 16 KiB and an
-  // A micro-panel 6 KiB (L1); the 144 x 256 A block is 144 KiB (L2); a 256 x 4080 B block is
-  // 4 MiB, shared by the threads in L3.
-  static const KernelConfig config = {kMR, kNR, 144, 256, 4080, kernel_6x16};
+  // Blocking that fits Zen 2/3 (32 KiB L1D, 512 KiB L2) and so also Zen 4/5 (48 KiB, 1 MiB):
+  // a 256-deep B micro-panel is 16 KiB and an A micro-panel 6 KiB (L1); a 96 x 256 A block is
+  // 96 KiB (L2), small enough for several row blocks per thread to balance the threads (144
+  // rows measured the same on one thread); op(B) blocks up to 4080 wide stream from L3.
+  static const KernelConfig config = {kMR, kNR, 96, 256, 4080, kernel_6x16};
   return config;
 }
 

@@ -13,14 +13,26 @@ const napi_type_tag kBlockTag = {0x6879647261636475ULL, 0x6461626c6f636b31ULL};
 
 }  // namespace
 
+void release_block(Napi::Env env, DeviceBlock* b) {
+  void* ptr = b->ptr;
+  b->ptr = nullptr;
+  if (b->accounted > 0) {
+    Napi::MemoryManagement::AdjustExternalMemory(env, -b->accounted);
+    b->accounted = 0;
+  }
+  try {
+    hn::cuda::device_free(ptr);
+  } catch (...) {
+    // Never thrown for a pointer from device_malloc; a finaliser must not throw in any case.
+  }
+}
+
 Napi::Value wrap_block(Napi::Env env, DeviceBlock block) {
   auto* owned = new DeviceBlock(block);
-  auto external = Napi::External<DeviceBlock>::New(env, owned, [](Napi::Env, DeviceBlock* b) {
-    try {
-      hn::cuda::device_free(b->ptr);
-    } catch (...) {
-      // A finaliser must not throw; the block is lost to the cache, not to the device.
-    }
+  owned->accounted = owned->ptr ? block.length * 4 : 0;
+  if (owned->accounted > 0) Napi::MemoryManagement::AdjustExternalMemory(env, owned->accounted);
+  auto external = Napi::External<DeviceBlock>::New(env, owned, [](Napi::Env finalizer_env, DeviceBlock* b) {
+    release_block(finalizer_env, b);
     delete b;
   });
   napi_status status = napi_type_tag_object(env, external, &kBlockTag);

@@ -4,7 +4,8 @@
 // A device buffer is an N-API external (type-tagged, so no other external passes for one)
 // holding a block from the caching allocator: its device, dtype and element count. dispose()
 // frees it at once (cudaFree binding); otherwise its finaliser returns it to the cache when V8
-// collects the handle. Returning a block while kernels that use it are still queued is safe:
+// collects the handle; the block's bytes are reported to V8 as external memory so that garbage
+// CUDA tensors count as memory pressure and get collected. Returning a block while kernels that use it are still queued is safe:
 // every kernel of a device runs on its one stream (native/cuda/allocator.h).
 #pragma once
 #ifdef HN_WITH_CUDA
@@ -24,7 +25,11 @@ struct DeviceBlock {
   int64_t length = 0;   // elements
   int device = 0;
   bool is_int = false;  // int32 rather than float32
+  int64_t accounted = 0;  // bytes reported to V8 as external memory (0 once released)
 };
+
+// Releases a block now (dispose) and withdraws its bytes from V8's external-memory count.
+void release_block(Napi::Env env, DeviceBlock* block);
 
 Napi::Value wrap_block(Napi::Env env, DeviceBlock block);
 // The block behind a handle argument; throws a TypeError naming op and arg otherwise.

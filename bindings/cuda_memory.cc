@@ -51,8 +51,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
 
 Napi::Value Free(const Napi::CallbackInfo& info) {
   DeviceBlock* b = block_arg(info, 0, "cuda.free", "handle");
-  run_cuda(info.Env(), "cuda.free", [&] { hn::cuda::device_free(b->ptr); });
-  b->ptr = nullptr;
+  release_block(info.Env(), b);
   return info.Env().Undefined();
 }
 

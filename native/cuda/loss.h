@@ -19,7 +19,8 @@ using hn::cpu::PointwiseLoss;
 // ('none': grad_row; 'sum': grad_scalar; 'mean': grad_scalar and the forward's totals).
 
 // As hn::cpu::cross_entropy_forward; totals: device double[2] = {sum of row losses, sum of the
-// weights of the rows not ignored}. Targets must be valid (the caller checks on the host).
+// weights of the rows not ignored}. A label outside [0, C) that is not ignore_index is treated as
+// ignored and never indexed (the caller reports it first, on the host).
 void cross_entropy_forward(const float* logits, const int32_t* target, const float* weight,
                            int64_t N, int64_t C, int64_t S, int32_t ignore_index,
                            float label_smoothing, float* lse, float* row_loss, double* totals,

@@ -16,6 +16,7 @@ const napi_type_tag kBlockTag = {0x6879647261636475ULL, 0x6461626c6f636b31ULL};
 void release_block(Napi::Env env, DeviceBlock* b) {
   void* ptr = b->ptr;
   b->ptr = nullptr;
+  b->freed = true;
   if (b->accounted > 0) {
     Napi::MemoryManagement::AdjustExternalMemory(env, -b->accounted);
     b->accounted = 0;
@@ -40,18 +41,21 @@ Napi::Value wrap_block(Napi::Env env, DeviceBlock block) {
   return external;
 }
 
-DeviceBlock* block_arg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg) {
-  Napi::Value value = info[index];
+DeviceBlock* block_value(Napi::Env env, Napi::Value value, const char* op, const std::string& arg) {
   bool tagged = false;
-  if (value.IsExternal()) napi_check_object_type_tag(info.Env(), value, &kBlockTag, &tagged);
-  if (!tagged) throw_type_error(info.Env(), op, arg, "a CUDA device buffer", describe(value));
+  if (value.IsExternal()) napi_check_object_type_tag(env, value, &kBlockTag, &tagged);
+  if (!tagged) throw_type_error(env, op, arg, "a CUDA device buffer", describe(value));
   return value.As<Napi::External<DeviceBlock>>().Data();
+}
+
+DeviceBlock* block_arg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg) {
+  return block_value(info.Env(), info[index], op, arg);
 }
 
 DeviceBlock* DeviceArgs::take(size_t index, const char* arg, bool is_int, int64_t expected_length) {
   DeviceBlock* b = block_arg(info_, index, op_, arg);
   Napi::Env env = info_.Env();
-  if (!b->ptr) throw_type_error(env, op_, arg, "a live CUDA tensor", "a disposed one");
+  if (b->freed) throw_type_error(env, op_, arg, "a live CUDA tensor", "a disposed one");
   if (b->is_int != is_int) {
     throw_type_error(env, op_, arg, is_int ? "an int32 CUDA buffer" : "a float32 CUDA buffer",
                      b->is_int ? "an int32 one" : "a float32 one");

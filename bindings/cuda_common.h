@@ -21,7 +21,8 @@
 namespace hn::bindings::cuda {
 
 struct DeviceBlock {
-  void* ptr = nullptr;  // null once freed
+  void* ptr = nullptr;  // null for 0 elements and once freed
+  bool freed = false;
   int64_t length = 0;   // elements
   int device = 0;
   bool is_int = false;  // int32 rather than float32
@@ -34,6 +35,8 @@ void release_block(Napi::Env env, DeviceBlock* block);
 Napi::Value wrap_block(Napi::Env env, DeviceBlock block);
 // The block behind a handle argument; throws a TypeError naming op and arg otherwise.
 DeviceBlock* block_arg(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg);
+// The same for any value (a field of an options object).
+DeviceBlock* block_value(Napi::Env env, Napi::Value value, const char* op, const std::string& arg);
 
 // Collects the device pointers of one call, checking dtype, length, liveness and that every
 // buffer is on the same device; makes that device current for the kernels.

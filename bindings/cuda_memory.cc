@@ -68,7 +68,7 @@ std::pair<void*, size_t> host_array(const Napi::CallbackInfo& info, size_t index
 
 DeviceBlock* live_block(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg) {
   DeviceBlock* b = block_arg(info, index, op, arg);
-  if (!b->ptr && b->length > 0) throw_type_error(info.Env(), op, arg, "a live CUDA tensor", "a disposed one");
+  if (b->freed) throw_type_error(info.Env(), op, arg, "a live CUDA tensor", "a disposed one");
   return b;
 }
 

@@ -4,7 +4,7 @@
 // table by the tensors' device and calls it the same way. Every shape is checked here as in the
 // CPU bindings, and every buffer's dtype, length and device (cuda_common.h), so no call can make
 // a kernel read or write out of bounds. Kernels are queued on the device's stream; only
-// crossEntropyForward waits for the device, because it returns the loss totals to JS.
+// crossEntropyForward and multiTaskLoss wait for the device, because they return losses to JS.
 #ifdef HN_WITH_CUDA
 #include <napi.h>
 
@@ -16,6 +16,7 @@
 #include "../native/cuda/elementwise.h"
 #include "../native/cuda/gemm.h"
 #include "../native/cuda/loss.h"
+#include "../native/cuda/multi_loss.h"
 #include "../native/cuda/optim.h"
 #include "../native/cuda/pool.h"
 #include "../native/cuda/softmax.h"
@@ -623,6 +624,106 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- Fused multi-task loss: the task objects of bindings/multi_loss.cc, device buffers in them ---
+
+int64_t task_int(Napi::Env env, Napi::Object task, const char* key, const std::string& who, int64_t lo, int64_t hi) {
+  Napi::Value v = task.Get(key);
+  if (!v.IsNumber()) throw_type_error(env, "multiTaskLoss", who + "." + key, "an integer", describe(v));
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
+    throw_range_error(env, "multiTaskLoss", who + "." + key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
+                      describe(v));
+  }
+  return static_cast<int64_t>(d);
+}
+
+// [{name, kind, reduction, n, c, s, output, labels | target, mask | null, ignoreIndex, weight,
+//   grad | null}] -> [{loss, count}]. Waits for the device once: the losses come back to JS.
+Napi::Value MultiTaskLoss(const Napi::CallbackInfo& info) {
+  const char* op = "multiTaskLoss";
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) throw_type_error(env, op, "tasks", "an array of task objects", describe(info[0]));
+  auto list = info[0].As<Napi::Array>();
+  constexpr uint32_t kMaxTasks = 1 << 16;
+  if (list.Length() > kMaxTasks) throw_range_error(env, op, "tasks", "at most " + std::to_string(kMaxTasks) + " tasks", std::to_string(list.Length()));
+  std::vector<hn::cuda::TaskLoss> tasks(list.Length());
+  std::vector<std::string> names(list.Length());
+  std::vector<std::pair<DeviceBlock*, std::string>> borrowed;
+  int device = -1;
+  // A device buffer field of a task: dtype, length, one device for all.
+  auto field = [&](Napi::Object task, const char* key, const std::string& who, int64_t expected, bool optional,
+                   bool is_int) -> void* {
+    Napi::Value v = task.Get(key);
+    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
+    const std::string arg = who + "." + key;
+    DeviceBlock* b = block_value(env, v, op, arg);
+    if (b->freed) throw_type_error(env, op, arg, "a live CUDA tensor", "a disposed one");
+    if (b->is_int != is_int) throw_type_error(env, op, arg, is_int ? "an int32 CUDA buffer" : "a float32 CUDA buffer", "another dtype");
+    if (b->length != expected) throw_range_error(env, op, arg, std::to_string(expected) + " elements", std::to_string(b->length));
+    if (device < 0) device = b->device;
+    if (b->device != device) throw_range_error(env, op, arg, "a buffer on cuda:" + std::to_string(device), "one on cuda:" + std::to_string(b->device));
+    borrowed.emplace_back(b, arg);
+    return b->ptr;
+  };
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsObject()) throw_type_error(env, op, "tasks[" + std::to_string(i) + "]", "a task object", describe(item));
+    Napi::Object task = item.As<Napi::Object>();
+    Napi::Value name = task.Get("name");
+    names[i] = name.IsString() ? name.As<Napi::String>().Utf8Value() : std::to_string(i);
+    const std::string who = "task '" + names[i] + "'";
+    hn::cuda::TaskLoss& t = tasks[i];
+    t.kind = static_cast<hn::cpu::LossKind>(task_int(env, task, "kind", who, 0, 3));
+    t.reduction = static_cast<hn::cpu::LossReduction>(task_int(env, task, "reduction", who, 0, 1));
+    t.N = task_int(env, task, "n", who, 0, INT32_MAX);
+    t.C = task_int(env, task, "c", who, 1, INT32_MAX);
+    t.S = task_int(env, task, "s", who, 1, INT32_MAX);
+    const int64_t out_n = checked_numel(env, op, (who + " sizes [n, c, s]").c_str(), {t.N, t.C, t.S});
+    t.output = static_cast<const float*>(field(task, "output", who, out_n, false, false));
+    if (t.kind == hn::cpu::LossKind::CrossEntropy) {
+      t.labels = static_cast<const int32_t*>(field(task, "labels", who, t.N * t.S, false, true));
+      t.ignore_index = static_cast<int32_t>(task_int(env, task, "ignoreIndex", who, INT32_MIN, INT32_MAX));
+    } else {
+      if (t.C != 1) throw_range_error(env, op, who + ".c", "1 for a regression loss", std::to_string(t.C));
+      t.target = static_cast<const float*>(field(task, "target", who, out_n, false, false));
+    }
+    t.sample_mask = static_cast<const float*>(field(task, "mask", who, t.N, true, false));
+    t.grad = static_cast<float*>(field(task, "grad", who, out_n, true, false));
+    Napi::Value weight = task.Get("weight");
+    if (!weight.IsNumber()) throw_type_error(env, op, who + ".weight", "a number", describe(weight));
+    t.weight = static_cast<float>(weight.As<Napi::Number>().DoubleValue());
+  }
+  // A getter of a later field could have disposed a buffer read before it.
+  for (const auto& [block, arg] : borrowed) {
+    if (block->freed) throw_type_error(env, op, arg, "a buffer that stays live while the tasks are read", "one disposed by a getter");
+  }
+  std::vector<int32_t> bad_values(tasks.size(), 0);
+  run_cuda(env, op, [&] {
+    hn::cuda::set_device(device < 0 ? 0 : device);
+    const auto stream = hn::cuda::stream(device < 0 ? 0 : device);
+    hn::cuda::multi_loss_forward_backward(tasks.data(), static_cast<int>(tasks.size()), stream);
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      if (tasks[i].bad_label_at >= 0) {
+        hn::cuda::copy_device_to_host(&bad_values[i], tasks[i].labels + tasks[i].bad_label_at, sizeof(int32_t), stream);
+      }
+    }
+  });
+  Napi::Array out = Napi::Array::New(env, tasks.size());
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const auto& t = tasks[i];
+    if (t.bad_label_at >= 0) {
+      throw_range_error(env, op, "task '" + names[i] + "' targets",
+                        "class indices in [0, " + std::to_string(t.C) + ") or ignoreIndex " + std::to_string(t.ignore_index),
+                        std::to_string(bad_values[i]) + " at flat position " + std::to_string(t.bad_label_at));
+    }
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("loss", t.loss);
+    r.Set("count", static_cast<double>(t.count));
+    out.Set(static_cast<uint32_t>(i), r);
+  }
+  return out;
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
   Napi::Object cuda = exports.Has("cuda") ? exports.Get("cuda").As<Napi::Object>() : Napi::Object::New(env);
   cuda.Set("sgemm", Napi::Function::New(env, Sgemm));
@@ -649,6 +750,7 @@ void Register(Napi::Env env, Napi::Object exports) {
   cuda.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
   cuda.Set("sgdStep", Napi::Function::New(env, SgdStep));
   cuda.Set("adamStep", Napi::Function::New(env, AdamStep));
+  cuda.Set("multiTaskLoss", Napi::Function::New(env, MultiTaskLoss));
   exports.Set("cuda", cuda);
 }
 

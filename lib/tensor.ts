@@ -97,7 +97,7 @@ export class Tensor {
   constructor(storage: Storage | TypedStorage, shape: readonly number[], device: Device = 'cpu') {
     this.storage = storage instanceof Storage ? storage : new Storage(storage);
     const { array, device: onDevice } = this.storage;
-    if (onDevice ? !onDevice.handle && onDevice.length > 0 : !array) {
+    if (onDevice ? !onDevice.handle : !array) {
       throw argTypeError('Tensor', 'storage', 'live memory', 'a disposed tensor');
     }
     this.shape = Object.freeze([...shape]);
@@ -150,7 +150,7 @@ export class Tensor {
 
   get isDisposed(): boolean {
     const { array, device } = this.storage;
-    return this.disposed || (device ? !device.handle && device.length > 0 : array === null);
+    return this.disposed || (device ? device.handle === null : array === null);
   }
 
   /** The live storage (borrowed, not copied). Throws on a disposed tensor and on a CUDA tensor. */

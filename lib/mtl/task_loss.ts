@@ -3,6 +3,7 @@
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
 import { Tensor, isTensor, numelOf } from '../tensor';
+import { commonDevice, kernelsFor } from '../ops/device';
 
 export type LossName = 'crossEntropy' | 'mse' | 'l1' | 'bceWithLogits';
 const KIND: Record<LossName, number> = { crossEntropy: 0, mse: 1, l1: 2, bceWithLogits: 3 };
@@ -75,13 +76,20 @@ export function fusedMultiTaskLoss(
   withGrad = true,
 ): FusedLossResult {
   const grads: Tensor[] = [];
+  // One device for every output, target and mask; on CUDA the same call goes to the CUDA twin
+  // (bindings/cuda_ops.cc) with device buffers in the task objects.
+  const device = commonDevice(op, names.flatMap((name, t) => [
+    [`outputs.${name}`, isTensor(outputs[t]) ? outputs[t] : null],
+    [`targets.${name}`, isTensor(targets[t]) ? targets[t] : null],
+    [`masks.${name}`, isTensor(masks[t]) ? masks[t] : null],
+  ] as [string, Tensor | null][]));
   const calls = names.map((name, t) => {
     const spec = specs[t];
     const out = outputs[t];
     const target = targets[t];
     if (!isTensor(out)) throw argTypeError(op, `outputs.${name}`, 'a tensor', describeValue(out));
     if (!isTensor(target)) throw argTypeError(op, `targets.${name}`, 'a tensor', describeValue(target));
-    const output = out.floatData(op, `outputs.${name}`);
+    const output = out.buffer(op, `outputs.${name}`);
     const w = weights[t];
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) throw argRangeError(op, `weight of task '${name}'`, 'a finite number >= 0', describeValue(w));
     const N = out.ndim > 0 ? out.shape[0] : 0;
@@ -98,7 +106,7 @@ export function fusedMultiTaskLoss(
       S = numelOf(out.shape.slice(2));
     } else {
       if (out.ndim < 1) throw argRangeError(op, `outputs.${name}`, `a tensor [N, ...] for ${spec.loss}`, 'a scalar');
-      target.floatData(op, `targets.${name}`);
+      target.buffer(op, `targets.${name}`);
       if (shapeString(target.shape) !== shapeString(out.shape)) {
         throw argRangeError(op, `targets.${name}`, `shape ${shapeString(out.shape)} (the output's) for ${spec.loss}`, `shape ${shapeString(target.shape)}`);
       }
@@ -109,7 +117,7 @@ export function fusedMultiTaskLoss(
       if (!isTensor(mask)) throw argTypeError(op, `masks.${name}`, 'a float32 tensor [N]', describeValue(mask));
       if (mask.ndim !== 1 || mask.shape[0] !== N) throw argRangeError(op, `masks.${name}`, `shape [${N}]`, `shape ${shapeString(mask.shape)}`);
     }
-    const grad = withGrad ? Tensor.empty(out.shape) : null;
+    const grad = withGrad ? Tensor.empty(out.shape, 'float32', device) : null;
     if (grad) grads.push(grad);
     return {
       name,
@@ -119,14 +127,14 @@ export function fusedMultiTaskLoss(
       c: C,
       s: S,
       output,
-      labels: spec.loss === 'crossEntropy' ? target.data : undefined,
-      target: spec.loss === 'crossEntropy' ? undefined : target.data,
-      mask: mask ? mask.floatData(op, `masks.${name}`) : null,
+      labels: spec.loss === 'crossEntropy' ? target.intBuffer(op, `targets.${name}`) : undefined,
+      target: spec.loss === 'crossEntropy' ? undefined : target.buffer(op, `targets.${name}`),
+      mask: mask ? mask.buffer(op, `masks.${name}`) : null,
       ignoreIndex: spec.ignoreIndex,
       weight: w,
-      grad: grad ? grad.data : null,
+      grad: grad ? grad.buffer() : null,
     };
   });
-  const results = native.multiTaskLoss(calls);
+  const results = (device === 'cpu' ? native : kernelsFor<MultiLossBindings>(op, device)).multiTaskLoss(calls);
   return { losses: results.map((r) => r.loss), counts: results.map((r) => r.count), grads };
 }

@@ -89,6 +89,15 @@ function checkNumber(op: string, arg: string, value: unknown, fallback: number, 
   return value;
 }
 
+/** Ops whose CUDA kernels are not bound yet refuse CUDA tensors with a message naming the op. */
+function requireCpu(op: string, args: readonly (readonly [string, Tensor | null | undefined])[]): void {
+  const device = commonDevice(op, args);
+  if (device !== 'cpu') {
+    const first = args.find(([, t]) => t && t.isCuda)![0];
+    throw argTypeError(op, first, `a CPU tensor (${op} has no CUDA kernel yet; move the tensors with .to('cpu'))`, `a tensor on ${device}`);
+  }
+}
+
 /** Row-major index of flat position i in `shape`, for error messages. */
 function positionString(shape: readonly number[], i: number): string {
   if (shape.length === 0) return '';
@@ -236,6 +245,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
   const op = 'nllLoss';
   const opts = checkOptions(op, options);
   const p = classProblem(op, input, target, opts);
+  requireCpu(op, [['input', input], ['target', target], ['weight', isTensor(opts.weight) ? opts.weight : null]]);
   const rowLoss = new Float32Array(p.dims[0] * p.dims[2]);
   const totals = native.nllLossForward(input.floatData(), p.target, p.weight, p.dims, p.ignoreIndex, rowLoss);
   const out = reduceRows(p.reduction, rowLoss, p.rowShape, totals.loss, totals.weight);
@@ -275,6 +285,7 @@ function pointwise(op: string, kind: number, input: unknown, target: unknown, op
   extraInputs: Tensor[] = []): Tensor {
   const x = checkFloatTensor(op, 'input', input);
   const t = checkFloatTensor(op, 'target', target);
+  requireCpu(op, [['input', x], ['target', t]]);
   if (shapeString(x.shape) !== shapeString(t.shape)) {
     throw argRangeError(op, 'target', `of the input's shape ${shapeString(x.shape)} (no broadcasting)`, `shape ${shapeString(t.shape)}`);
   }

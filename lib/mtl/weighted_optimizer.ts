@@ -4,20 +4,32 @@
 import { argRangeError, argTypeError, describeValue } from '../errors';
 import { bindings } from '../native';
 import { Optimizer } from '../optim';
-import { Tensor, backward, backwardToSinks, fromTypedArray, isTensor } from '../tensor';
+import { KernelBuffer, Tensor, backward, backwardToSinks, fromTypedArray, isTensor } from '../tensor';
+import { kernelsFor } from '../ops/device';
 import { MultiTaskModel, MultiTaskOutputs, trunkSplitOf } from './model';
 import { fusedMultiTaskLoss, normalizeTasks, TaskSpec } from './task_loss';
 import * as weighting from './weighting';
 import type { GradientLevel, GradientWeighting, LearnedParameters, WeightingStrategy } from './weighting';
 
 interface ScaleBindings {
-  unaryForward(kind: number, x: Float32Array, y: Float32Array, scalar: number): void;
+  unaryForward(kind: number, x: KernelBuffer, y: KernelBuffer, scalar: number): void;
 }
 const native = bindings<ScaleBindings>();
 const MUL_SCALAR = 10;
 
-function scaleInPlace(data: Float32Array, factor: number): void {
-  if (factor !== 1) native.unaryForward(MUL_SCALAR, data, data, factor);
+/** t *= factor in place, on the tensor's device (element-wise: reading and writing one buffer is safe). */
+function scaleInPlace(t: Tensor, factor: number): void {
+  if (factor === 1) return;
+  const k = t.device === 'cpu' ? native : kernelsFor<ScaleBindings>('WeightedOptimizer.step', t.device);
+  k.unaryForward(MUL_SCALAR, t.buffer(), t.buffer(), factor);
+}
+
+/**
+ * A gradient as a host array for the strategies' math (pure TypeScript over T x P rows): the
+ * storage itself on the CPU, a copy from a CUDA tensor (which waits for the device).
+ */
+function hostRow(t: Tensor): Float32Array {
+  return (t.isCuda ? t.toArray() : t.data) as Float32Array;
 }
 
 export interface WeightedOptimizerOptions {
@@ -167,7 +179,7 @@ export class WeightedOptimizer {
 
     if (strategy.kind === 'loss') {
       weights = preWeights ?? strategy.weights(losses, ctx);
-      if (!preWeights) fused.grads.forEach((g, t) => scaleInPlace(g.data as Float32Array, weights[t]));
+      if (!preWeights) fused.grads.forEach((g, t) => scaleInPlace(g, weights[t]));
       const [atRepresentation] = backwardToSinks(outs, fused.grads, [split.headInput]);
       this.backwardTrunk(split, atRepresentation);
     } else {
@@ -208,15 +220,15 @@ export class WeightedOptimizer {
     // One backward per head: its task's gradient at the shared representation.
     const repGrads: Tensor[] = outs.map((out, t) => {
       const [g] = backwardToSinks([out], [grads[t]], [split.headInput]);
-      return g ?? Tensor.empty(split.headInput.shape);
+      return g ?? Tensor.empty(split.headInput.shape, 'float32', split.headInput.device);
     });
     const z = split.representation;
     let result;
     if (this.gradientLevel === 'representation') {
-      const rows = repGrads.map((g) => g.data as Float32Array);
+      const rows = repGrads.map(hostRow);
       this.lastGradients = rows;
       result = strategy.combine(rows, losses, ctx);
-      this.backwardTrunk(split, fromTypedArray(result.direction, z.shape));
+      this.backwardTrunk(split, fromTypedArray(result.direction, z.shape).to(z.device));
     } else {
       // One trunk backward per task: its gradient over the shared parameters, flattened.
       const shared = this.model.sharedParameters();
@@ -227,7 +239,7 @@ export class WeightedOptimizer {
         const row = new Float32Array(P);
         let offset = 0;
         for (const p of shared) {
-          if (p.grad) row.set(p.grad.data as Float32Array, offset);
+          if (p.grad) row.set(hostRow(p.grad), offset);
           offset += p.numel;
         }
         return row;
@@ -236,14 +248,14 @@ export class WeightedOptimizer {
       result = strategy.combine(rows, losses, ctx);
       let offset = 0;
       for (const p of shared) {
-        p.grad = fromTypedArray(result.direction.slice(offset, offset + p.numel), p.shape);
+        p.grad = fromTypedArray(result.direction.slice(offset, offset + p.numel), p.shape).to(p.device);
         offset += p.numel;
       }
     }
     // GradNorm trains Σ w_t L_t: its heads take weighted gradients too.
     if (strategy.name === 'gradNorm') {
       this.taskNames.forEach((name, t) => {
-        for (const p of this.model.headParameters(name)) if (p.grad) scaleInPlace(p.grad.data as Float32Array, result.weights[t]);
+        for (const p of this.model.headParameters(name)) if (p.grad) scaleInPlace(p.grad, result.weights[t]);
       });
     }
     return result.weights;

@@ -135,6 +135,39 @@ export function cudaOpCases(): void {
       [targets[0].to('cuda'), bad.to('cuda'), targets[2].to('cuda')], [1, 0.5, 2])).toThrow(/11 at flat position 7/);
   });
 
+  it.each(['static', 'equal', 'uncertainty', 'dwa', 'rlw', 'gradNorm', 'mgda', 'pcgrad', 'cagrad', 'imtl', 'nashMtl', 'alignedMtl'])(
+    'WeightedOptimizer with %s weighting trains a MultiTaskModel as on the CPU', (name) => {
+      const build = (): hn.mtl.MultiTaskModel => {
+        hn.manualSeed(3);
+        return new hn.mtl.MultiTaskModel({
+          shared: new hn.nn.Sequential(new hn.nn.Conv2d(2, 4, 3, { padding: 1 }), new hn.nn.ReLU(), new hn.nn.MaxPool2d(2)),
+          heads: {
+            cls: new hn.nn.Sequential(new hn.nn.Flatten(), new hn.nn.Linear(64, 3)),
+            seg: new hn.nn.Sequential(new hn.nn.ConvTranspose2d(4, 5, 2, { stride: 2 })),
+            reg: new hn.nn.Sequential(new hn.nn.Flatten(), new hn.nn.Linear(64, 2)),
+          },
+        });
+      };
+      const tasks = { cls: { loss: 'crossEntropy' as const }, seg: { loss: 'crossEntropy' as const, ignoreIndex: 255 }, reg: { loss: 'mse' as const } };
+      const x = random([6, 2, 8, 8]);
+      const targets = { cls: hn.randint(0, 3, [6]), seg: hn.randint(0, 5, [6, 8, 8]), reg: random([6, 2]) };
+      const run = (device: 'cpu' | 'cuda'): { params: ArrayLike<number>[]; weights: Record<string, number> } => {
+        const model = build().to(device);
+        const strategies = hn.mtl.weighting as unknown as Record<string, (...args: unknown[]) => unknown>;
+        const strategy = name === 'static' ? hn.mtl.weighting.static({ cls: 1, seg: 0.5, reg: 2 }) : strategies[name]();
+        const wopt = new hn.mtl.WeightedOptimizer(model, new hn.optim.Adam(model.parameters(), { lr: 1e-2 }),
+          { tasks, weighting: strategy as never });
+        const onDevice = Object.fromEntries(Object.entries(targets).map(([k, v]) => [k, v.to(device)]));
+        let weights: Record<string, number> = {};
+        for (let i = 0; i < 2; i++) weights = wopt.step(model.forward(x.to(device)), onDevice).weights;
+        return { params: [...model.parameters()].map((p) => p.toArray()), weights };
+      };
+      const cpu = run('cpu');
+      const gpu = run('cuda');
+      for (const key of Object.keys(cpu.weights)) expect(Math.abs(gpu.weights[key] - cpu.weights[key])).toBeLessThanOrEqual(1e-3);
+      gpu.params.forEach((p, i) => expect(relativeError(p, cpu.params[i])).toBeLessThanOrEqual(1e-4));
+    });
+
   it('a training step of a small multi-head network gives the same parameters on both devices', () => {
     hn.manualSeed(7);
     const make = (): hn.nn.Module => new hn.nn.Sequential(

@@ -77,6 +77,38 @@ void check_workspace(Napi::Env env, const char* op, const Conv2dParams& p) {
                 {p.in_channels / p.groups, p.kernel_h, p.kernel_w, p.out_h, p.out_w});
 }
 
+// The fields both ops fill alike from their arguments; the caller sets channels and sizes.
+Conv2dParams shared_params(const std::vector<int64_t>& xs, const std::vector<int64_t>& ws,
+                           const std::vector<int64_t>& stride, int64_t pad_h, int64_t pad_w,
+                           const std::vector<int64_t>& dilation, int64_t groups) {
+  Conv2dParams p;
+  p.batch = xs[0];
+  p.kernel_h = ws[2], p.kernel_w = ws[3];
+  p.stride_h = stride[0], p.stride_w = stride[1];
+  p.pad_h = pad_h, p.pad_w = pad_w;
+  p.dilation_h = dilation[0], p.dilation_w = dilation[1];
+  p.groups = groups;
+  return p;
+}
+
+// Checks the op's output y [N, y_channels, y_h, y_w] is at least 1x1 and every array size and
+// the workspace are addressable.
+Geometry checked_geometry(Napi::Env env, const char* op, const Conv2dParams& p,
+                          const std::vector<int64_t>& xs, const std::vector<int64_t>& ws,
+                          int64_t y_channels, int64_t y_h, int64_t y_w) {
+  if (y_h < 1 || y_w < 1) {
+    throw_range_error(env, op, "output size", "at least 1x1", std::to_string(y_h) + "x" + std::to_string(y_w));
+  }
+  Geometry g;
+  g.p = p;
+  g.x_numel = checked_numel(env, op, "xShape", xs);
+  g.w_numel = checked_numel(env, op, "wShape", ws);
+  g.y_numel = checked_numel(env, op, "output", {p.batch, y_channels, y_h, y_w});
+  g.bias_length = y_channels;
+  check_workspace(env, op, p);
+  return g;
+}
+
 // conv2d: x [N, C_in, H, W], w [C_out, C_in/groups, kH, kW], y [N, C_out, H_out, W_out].
 Geometry conv2d_geometry(const Napi::CallbackInfo& info, const char* op) {
   Napi::Env env = info.Env();
@@ -93,28 +125,12 @@ Geometry conv2d_geometry(const Napi::CallbackInfo& info, const char* op) {
     throw_range_error(env, op, "wShape", "[C_out, " + std::to_string(xs[1] / groups) + ", kH, kW]",
                       list_string(ws));
   }
-  Geometry g;
-  Conv2dParams& p = g.p;
-  p.batch = xs[0];
+  Conv2dParams p = shared_params(xs, ws, stride, padding[0], padding[1], dilation, groups);
   p.in_channels = xs[1], p.in_h = xs[2], p.in_w = xs[3];
   p.out_channels = ws[0];
-  p.kernel_h = ws[2], p.kernel_w = ws[3];
-  p.stride_h = stride[0], p.stride_w = stride[1];
-  p.pad_h = padding[0], p.pad_w = padding[1];
-  p.dilation_h = dilation[0], p.dilation_w = dilation[1];
-  p.groups = groups;
   p.out_h = hn::cpu::conv2d_output_size(p.in_h, p.kernel_h, p.stride_h, padding[0], padding[2], p.dilation_h);
   p.out_w = hn::cpu::conv2d_output_size(p.in_w, p.kernel_w, p.stride_w, padding[1], padding[3], p.dilation_w);
-  if (p.out_h < 1 || p.out_w < 1) {
-    throw_range_error(env, op, "output size", "at least 1x1",
-                      std::to_string(p.out_h) + "x" + std::to_string(p.out_w));
-  }
-  g.x_numel = checked_numel(env, op, "xShape", xs);
-  g.w_numel = checked_numel(env, op, "wShape", ws);
-  g.y_numel = checked_numel(env, op, "output", {p.batch, p.out_channels, p.out_h, p.out_w});
-  g.bias_length = p.out_channels;
-  check_workspace(env, op, p);
-  return g;
+  return checked_geometry(env, op, p, xs, ws, p.out_channels, p.out_h, p.out_w);
 }
 
 // convTranspose2d: x [N, C_in, H, W], w [C_in, C_out/groups, kH, kW], y [N, C_out, H_out, W_out],
@@ -139,28 +155,12 @@ Geometry conv_transpose2d_geometry(const Napi::CallbackInfo& info, const char* o
                       list_string(ws));
   }
   check_groups(env, op, groups, xs[1], ws[1] * groups);
-  Geometry g;
-  Conv2dParams& p = g.p;
-  p.batch = xs[0];
+  Conv2dParams p = shared_params(xs, ws, stride, padding[0], padding[1], dilation, groups);
   p.out_channels = xs[1], p.out_h = xs[2], p.out_w = xs[3];
   p.in_channels = ws[1] * groups;
-  p.kernel_h = ws[2], p.kernel_w = ws[3];
-  p.stride_h = stride[0], p.stride_w = stride[1];
-  p.pad_h = padding[0], p.pad_w = padding[1];
-  p.dilation_h = dilation[0], p.dilation_w = dilation[1];
-  p.groups = groups;
   p.in_h = hn::cpu::conv_transpose2d_output_size(p.out_h, p.kernel_h, p.stride_h, p.pad_h, output_padding[0], p.dilation_h);
   p.in_w = hn::cpu::conv_transpose2d_output_size(p.out_w, p.kernel_w, p.stride_w, p.pad_w, output_padding[1], p.dilation_w);
-  if (p.in_h < 1 || p.in_w < 1) {
-    throw_range_error(env, op, "output size", "at least 1x1",
-                      std::to_string(p.in_h) + "x" + std::to_string(p.in_w));
-  }
-  g.x_numel = checked_numel(env, op, "xShape", xs);
-  g.w_numel = checked_numel(env, op, "wShape", ws);
-  g.y_numel = checked_numel(env, op, "output", {p.batch, p.in_channels, p.in_h, p.in_w});
-  g.bias_length = p.in_channels;
-  check_workspace(env, op, p);
-  return g;
+  return checked_geometry(env, op, p, xs, ws, p.in_channels, p.in_h, p.in_w);
 }
 
 // Kernels allocate their workspace on this thread; running out of memory becomes a JS error.

@@ -68,6 +68,22 @@ hn::cpu::Pool2dShape pool_shape(const Napi::CallbackInfo& info, size_t first, co
 int64_t input_numel(const hn::cpu::Pool2dShape& s) { return s.planes * s.in_h * s.in_w; }
 int64_t output_numel(const hn::cpu::Pool2dShape& s) { return s.planes * s.out_h * s.out_w; }
 
+// avgPool2d's geometry and options, at the same positions in forward and backward: (array,
+// shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, array), where
+// divisorOverride 0 means none.
+struct AvgPoolArgs {
+  hn::cpu::Pool2dShape s;
+  bool count_include_pad;
+  int64_t divisor;
+};
+
+AvgPoolArgs avg_pool_args(const Napi::CallbackInfo& info, const char* op) {
+  const bool ceil_mode = boolean(info, 5, op, "ceilMode");
+  const bool count_include_pad = boolean(info, 6, op, "countIncludePad");
+  const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
+  return {pool_shape(info, 1, op, false, ceil_mode), count_include_pad, divisor};
+}
+
 // (x, shape, kernelSize, stride, padding, dilation, ceilMode, y, indices)
 Napi::Value MaxPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "maxPool2d";
@@ -104,17 +120,13 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// (x, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, y);
-// divisorOverride 0 means none.
+// (x, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, y)
 Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
   const char* op = "avgPool2d";
-  const bool ceil_mode = boolean(info, 5, op, "ceilMode");
-  const bool count_include_pad = boolean(info, 6, op, "countIncludePad");
-  const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
-  const auto s = pool_shape(info, 1, op, false, ceil_mode);
-  auto x = float_array(info, 0, op, "input", input_numel(s));
-  auto y = float_array(info, 8, op, "output", output_numel(s));
-  hn::cpu::avg_pool2d_forward(x.data, y.data, s, count_include_pad, divisor);
+  const auto a = avg_pool_args(info, op);
+  auto x = float_array(info, 0, op, "input", input_numel(a.s));
+  auto y = float_array(info, 8, op, "output", output_numel(a.s));
+  hn::cpu::avg_pool2d_forward(x.data, y.data, a.s, a.count_include_pad, a.divisor);
   return info.Env().Undefined();
 }
 
@@ -122,13 +134,10 @@ Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
 //  gradInput)
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
   const char* op = "avgPool2dBackward";
-  const bool ceil_mode = boolean(info, 5, op, "ceilMode");
-  const bool count_include_pad = boolean(info, 6, op, "countIncludePad");
-  const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
-  const auto s = pool_shape(info, 1, op, false, ceil_mode);
-  auto gy = float_array(info, 0, op, "gradOutput", output_numel(s));
-  auto gx = float_array(info, 8, op, "gradInput", input_numel(s));
-  hn::cpu::avg_pool2d_backward(gy.data, gx.data, s, count_include_pad, divisor);
+  const auto a = avg_pool_args(info, op);
+  auto gy = float_array(info, 0, op, "gradOutput", output_numel(a.s));
+  auto gx = float_array(info, 8, op, "gradInput", input_numel(a.s));
+  hn::cpu::avg_pool2d_backward(gy.data, gx.data, a.s, a.count_include_pad, a.divisor);
   return info.Env().Undefined();
 }
 

@@ -69,34 +69,41 @@ export function findTorchPython(): string | null {
   return null;
 }
 
-function torchEnv(): NodeJS.ProcessEnv {
-  // Only torch's own pool: no second BLAS pool competing for the two cores.
-  return { ...process.env, OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+/**
+ * Only torch's own pool: no second BLAS pool competing for the two cores. OpenMP threads spin
+ * while they wait by default; on a machine shared with other jobs a spinning thread burns the
+ * time slice its partner needs (K4 backward measured 10x slower than with passive waiting), so
+ * the peer waits passively unless `spinning` (the default of an idle machine) is asked for.
+ */
+function torchEnv(spinning: boolean): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1' };
+  if (!spinning && env.OMP_WAIT_POLICY === undefined) env.OMP_WAIT_POLICY = 'PASSIVE';
+  return env;
 }
 
 /** bench/torch_peer.py under `python`, `threads` torch threads; groups: kernels, workloads. */
-export function torchPeer(python: string, threads: number, groups: string[]): PeerResult {
+export function torchPeer(python: string, threads: number, groups: string[], spinning = false): PeerResult {
   const script = path.join(__dirname, '..', '..', 'bench', 'torch_peer.py');
   const only = groups.filter((g) => g === 'kernels' || g === 'workloads');
   if (only.length === 0) return { seconds: {}, info: 'not run (no kernels or workloads group)', available: false };
   const out = execFileSync(python, [script, '--threads', String(threads), '--only', only.join(',')], {
-    env: torchEnv(), maxBuffer: 1 << 20, timeout: 30 * 60 * 1000,
+    env: torchEnv(spinning), maxBuffer: 1 << 20, timeout: 30 * 60 * 1000,
   }).toString();
   const parsed = JSON.parse(out.trim().split('\n').pop() ?? '{}') as {
     info: { torch: string; threads: number; python: string }; seconds: Record<string, number>;
   };
   return {
     seconds: parsed.seconds,
-    info: `PyTorch ${parsed.info.torch} (${python}, Python ${parsed.info.python}), ${parsed.info.threads} threads, OPENBLAS_NUM_THREADS=1`,
+    info: `PyTorch ${parsed.info.torch} (${python}, Python ${parsed.info.python}), ${parsed.info.threads} threads, OPENBLAS_NUM_THREADS=1, OMP_WAIT_POLICY=${torchEnv(spinning).OMP_WAIT_POLICY ?? 'default (spinning)'}`,
     available: true,
   };
 }
 
 /** Peak RSS in bytes of a separate PyTorch process training W1 for `steps` steps at B=64. */
-export function torchPeakRss(python: string, threads: number, steps: number): number {
+export function torchPeakRss(python: string, threads: number, steps: number, spinning = false): number {
   const script = path.join(__dirname, '..', '..', 'bench', 'torch_peer.py');
   const out = execFileSync(python, [script, '--threads', String(threads), '--rss-w1', String(steps)], {
-    env: torchEnv(), timeout: 30 * 60 * 1000,
+    env: torchEnv(spinning), timeout: 30 * 60 * 1000,
   }).toString();
   return (JSON.parse(out.trim().split('\n').pop() ?? '{}') as { peakRssBytes: number }).peakRssBytes;
 }

@@ -5,6 +5,8 @@
 //   --only <groups>        comma-separated: kernels, workloads, strategies, rss (default: all)
 //   --no-peers             hydranet alone
 //   --rss-steps <n>        W1 training steps of the peak-RSS runs (default 20)
+//   --torch-spin           PyTorch's OpenMP threads spin while waiting (its default; on a
+//                          shared machine they wait passively unless this is given)
 import * as hn from '../lib/index';
 import { bindings } from '../lib/native';
 import { formatTable, gitCommit, machineDescription, Measurement, PeerColumn, Target } from './harness';
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
   const withPeers = !process.argv.includes('--no-peers');
   const groups = (argValue('--only') ?? 'kernels,workloads,strategies,rss').split(',');
   const rssSteps = Number(argValue('--rss-steps') ?? 20);
+  const torchSpin = process.argv.includes('--torch-spin');
   const peak = bindings<PeakBindings>().measurePeakGflops;
   const peakAll = peak ? peak(nThreads, 300) : NaN;
   const peakOne = peak ? peak(1, 300) : NaN;
@@ -86,7 +89,7 @@ async function main(): Promise<void> {
   const python = withPeers ? findTorchPython() : null;
   if (withPeers && !python) console.log('- PyTorch: skipped (no python3 with torch found: tried python3, /usr/bin/python3)');
   if (python && rows.length > 0) {
-    const torch = torchPeer(python, nThreads, groups);
+    const torch = torchPeer(python, nThreads, groups, torchSpin);
     console.log(`- PyTorch: ${torch.info}`);
     const seconds = Object.fromEntries(Object.entries(torch.seconds).filter(([k]) => rowNames.has(k)));
     peers.push({ label: 'PyTorch', seconds });
@@ -98,7 +101,7 @@ async function main(): Promise<void> {
     const ours = hydranetPeakRss(nThreads, rssSteps);
     let line = `\nPeak RSS of a W1 training run (B=64, ${rssSteps} steps, separate process): hydranet ${mib(ours)}`;
     if (python) {
-      const theirs = torchPeakRss(python, nThreads, rssSteps);
+      const theirs = torchPeakRss(python, nThreads, rssSteps, torchSpin);
       line += `, PyTorch ${mib(theirs)} (${(ours / theirs).toFixed(2)}x; target <= 1.00x: ${ours <= theirs ? 'met' : 'MISSED'})`;
     }
     console.log(line);

@@ -170,6 +170,40 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     }
   });
 
+  it('direct convolution (thin layers) against im2col + SGEMM: ragged widths, paddings, channel blocks', () => {
+    const setDirect = addon.setConvDirect as (on: boolean) => void;
+    try {
+      // Output widths around the 8- and 16-column tiles, channel counts around the 4/6 and
+      // 8/10/12 blocks, kernels with and without padding, asymmetric 'same' padding.
+      const shapes: [number, number, number, number, number, number | 'same'][] = [
+        [3, 1, 10, 28, 5, 0], [2, 10, 20, 12, 5, 0], [2, 3, 7, 9, 3, 1], [1, 5, 13, 17, 3, 1],
+        [2, 2, 32, 31, 5, 2], [1, 4, 11, 16, 2, 'same'], [3, 1, 1, 1, 1, 0], [1, 7, 9, 40, 3, 0],
+      ];
+      for (let trial = 0; trial < 6; trial++) {
+        shapes.push([randInt(1, 3), randInt(1, 12), randInt(1, 32), randInt(5, 41), randInt(1, 5), randInt(0, 2)]);
+      }
+      for (const [N, Cin, Cout, HW, k, pad] of shapes) {
+        if (typeof pad === 'number' && HW + 2 * pad < k) continue;
+        const H = HW, W = HW + (k > 1 ? 3 : 0);
+        const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
+        const wt = hn.tensor(w, { shape: [Cout, Cin, k, k] });
+        const bt = hn.tensor(b);
+        const run = (on: boolean): Float32Array[] => {
+          setDirect(on);
+          const xt = hn.tensor(x, { shape: [N, Cin, H, W] });
+          return [hn.F.conv2d(xt, wt, bt, { padding: pad }).data as Float32Array, hn.F.conv2d(xt, wt, null, { padding: pad }).data as Float32Array];
+        };
+        const direct = run(true);
+        const plain = run(false);
+        const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} pad ${pad}`;
+        relClose(direct[0], plain[0], label);
+        relClose(direct[1], plain[1], `${label} no bias`);
+      }
+    } finally {
+      setDirect(true);
+    }
+  });
+
   it('the addon keeps freed tensor memory for reuse (glibc malloc thresholds), unless turned off', () => {
     const policy = (addon.memoryPolicy as () => { mallocTuned: boolean; mmapThreshold: number; trimThreshold: number })();
     const userSet = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].some((k) => process.env[k] !== undefined)

@@ -17,6 +17,7 @@
 #include <new>
 
 #include "../common/thread_pool.h"
+#include "conv_direct.h"
 #include "gemm.h"
 
 namespace hn::cpu {
@@ -277,6 +278,8 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
 
 void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const float* bias,
                     float* y) {
+  // Thin layers (few output channels, modest Cin*kH*kW): a direct kernel, no im2col at all.
+  if (conv2d_direct_applies(p)) return conv2d_direct_forward(p, x, w, bias, y);
   const Dims d = dims_of(p);
   for_each_image_group(p, d, [&](int64_t n, int64_t g, float* buffer) {
     const float* x_g = x + (n * p.in_channels + g * d.cin_g) * d.in_plane;

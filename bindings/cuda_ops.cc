@@ -4,7 +4,8 @@
 // table by the tensors' device and calls it the same way. Every shape is checked here as in the
 // CPU bindings, and every buffer's dtype, length and device (cuda_common.h), so no call can make
 // a kernel read or write out of bounds. Kernels are queued on the device's stream; only
-// crossEntropyForward and multiTaskLoss wait for the device, because they return losses to JS.
+// crossEntropyForward, pointwiseLossForward and multiTaskLoss wait for the device: they return
+// losses to JS.
 #ifdef HN_WITH_CUDA
 #include <napi.h>
 
@@ -509,6 +510,63 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- Point-wise losses: (kind, input, target, weight|null, posWeight|null, beta, ...) -----------------
+
+double beta_value(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  const double beta = number(info, index, op, "beta");
+  if (beta < 0.0) throw_range_error(info.Env(), op, "beta", "a non-negative number", std::to_string(beta));
+  return beta;
+}
+
+// (kind, input, target, weight|null, posWeight|null, beta, output|null) -> sum of the element losses.
+// Waits for the device: the sum comes back to JS.
+Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info) {
+  const char* op = "pointwiseLoss";
+  const auto kind = static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
+  DeviceArgs args(info, op);
+  const int64_t n = args.length(1, "input");
+  float* input = args.floats(1, "input");
+  float* target = args.floats(2, "target", n);
+  float* weight = args.optional_floats(3, "weight", n);
+  float* pos_weight = args.optional_floats(4, "posWeight", n);
+  const double beta = beta_value(info, 5, op);
+  float* out = args.optional_floats(6, "output", n);
+  double sum = 0.0;
+  run_cuda(info.Env(), op, [&] {
+    const auto stream = args.stream();
+    hn::cuda::DeviceBuffer device_sum(sizeof(double), args.device());
+    hn::cuda::pointwise_loss_forward(kind, input, target, weight, pos_weight, n, static_cast<float>(beta), out,
+                                     device_sum.as<double>(), stream);
+    hn::cuda::copy_device_to_host(&sum, device_sum.as<double>(), sizeof(double), stream);
+  });
+  return Napi::Number::New(info.Env(), sum);
+}
+
+// (kind, input, target, weight|null, posWeight|null, beta, gradOutput|null, gradScale, gradInput|null,
+//  gradTarget|null)
+Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
+  const char* op = "pointwiseLossBackward";
+  const auto kind = static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
+  DeviceArgs args(info, op);
+  const int64_t n = args.length(1, "input");
+  float* input = args.floats(1, "input");
+  float* target = args.floats(2, "target", n);
+  float* weight = args.optional_floats(3, "weight", n);
+  float* pos_weight = args.optional_floats(4, "posWeight", n);
+  const double beta = beta_value(info, 5, op);
+  float* grad_out = args.optional_floats(6, "gradOutput", n);
+  Napi::Value scale_value = info[7];
+  if (!scale_value.IsNumber()) throw_type_error(info.Env(), op, "gradScale", "a number", describe(scale_value));
+  const double scale = scale_value.As<Napi::Number>().DoubleValue();
+  float* grad_input = args.optional_floats(8, "gradInput", n);
+  float* grad_target = args.optional_floats(9, "gradTarget", n);
+  run_cuda(info.Env(), op, [&] {
+    hn::cuda::pointwise_loss_backward(kind, input, target, weight, pos_weight, n, static_cast<float>(beta), grad_out,
+                                      static_cast<float>(scale), nullptr, grad_input, grad_target, args.stream());
+  });
+  return info.Env().Undefined();
+}
+
 // ---- Batch norm ---------------------------------------------------------------------------------------
 
 // (x, [N, C, HW], weight|null, bias|null, runningMean|null, runningVar|null, training, momentum, eps,
@@ -751,6 +809,8 @@ void Register(Napi::Env env, Napi::Object exports) {
   cuda.Set("sgdStep", Napi::Function::New(env, SgdStep));
   cuda.Set("adamStep", Napi::Function::New(env, AdamStep));
   cuda.Set("multiTaskLoss", Napi::Function::New(env, MultiTaskLoss));
+  cuda.Set("pointwiseLossForward", Napi::Function::New(env, PointwiseLossForward));
+  cuda.Set("pointwiseLossBackward", Napi::Function::New(env, PointwiseLossBackward));
   exports.Set("cuda", cuda);
 }
 

@@ -52,7 +52,8 @@ describe('CUDA dispatch through a fake device', () => {
     expect(() => t.toArray()).toThrow(/disposed/);
     const x = random([2, 3]).to('cuda');
     expect(() => hn.F.dropout(x, { p: 0.5, training: true })).toThrow(/CPU tensor/);
-    expect(() => hn.F.mseLoss(x, x)).toThrow(/mseLoss has no CUDA kernel yet/);
+    const labels = hn.tensor(new Int32Array([0, 2]), { dtype: 'int32' }).to('cuda');
+    expect(() => hn.F.nllLoss(hn.F.logSoftmax(x, 1), labels)).toThrow(/nllLoss has no CUDA kernel yet/);
     expect(() => x.add(random([2, 3]))).toThrow(/expected other to be a tensor on cuda:0 like input, got a tensor on cpu/);
   });
 });

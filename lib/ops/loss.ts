@@ -23,16 +23,24 @@ interface LossBindings {
     ignoreIndex: number, rowLoss: Float32Array): LossTotals;
   nllLossBackward(target: Int32Array, weight: Float32Array | null, gradRow: Float32Array | null, gradScale: number,
     dims: number[], ignoreIndex: number, gradLogProbs: Float32Array): void;
-  pointwiseLossForward(kind: number, input: Float32Array, target: Float32Array, weight: Float32Array | null,
-    posWeight: Float32Array | null, beta: number, out: Float32Array | null): number;
-  pointwiseLossBackward(kind: number, input: Float32Array, target: Float32Array, weight: Float32Array | null,
-    posWeight: Float32Array | null, beta: number, gradOut: Float32Array | null, gradScale: number,
+  pointwiseLossForward(kind: number, input: Float32Array, target: Float32Array, weight: KernelBuffer | null,
+    posWeight: KernelBuffer | null, beta: number, out: Float32Array | null): number;
+  pointwiseLossBackward(kind: number, input: Float32Array, target: Float32Array, weight: KernelBuffer | null,
+    posWeight: KernelBuffer | null, beta: number, gradOut: Float32Array | null, gradScale: number,
     gradInput: Float32Array | null, gradTarget: Float32Array | null): void;
 }
 const native = bindings<LossBindings>();
 
-// The CUDA twins of the cross-entropy bindings (bindings/cuda_ops.cc): device buffers in, and the
-// forward returns its totals to JS (it waits for the device; see docs/cuda.md).
+// The CUDA twins of the cross-entropy and point-wise bindings (bindings/cuda_ops.cc): device
+// buffers in; the forwards return their totals to JS (they wait for the device; docs/cuda.md).
+interface CudaPointwiseBindings {
+  pointwiseLossForward(kind: number, input: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null,
+    posWeight: KernelBuffer | null, beta: number, out: KernelBuffer | null): number;
+  pointwiseLossBackward(kind: number, input: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null,
+    posWeight: KernelBuffer | null, beta: number, gradOut: KernelBuffer | null, gradScale: number,
+    gradInput: KernelBuffer | null, gradTarget: KernelBuffer | null): void;
+}
+
 interface CudaCrossEntropyBindings {
   crossEntropyForward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, dims: number[],
     ignoreIndex: number, labelSmoothing: number, lse: KernelBuffer, rowLoss: KernelBuffer): LossTotals;
@@ -264,7 +272,7 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
 const Kind = { mse: 0, l1: 1, smoothL1: 2, huber: 3, bceWithLogits: 4 } as const;
 
 /** weight / posWeight broadcast to the input's shape (materialised: the kernel reads n values). */
-function expandTo(op: string, arg: string, value: unknown, shape: readonly number[]): Float32Array | null {
+function expandTo(op: string, arg: string, value: unknown, shape: readonly number[]): KernelBuffer | null {
   if (value === undefined || value === null) return null;
   const t = checkFloatTensor(op, arg, value);
   let ok = t.ndim <= shape.length;
@@ -276,20 +284,21 @@ function expandTo(op: string, arg: string, value: unknown, shape: readonly numbe
     }
   }
   if (!ok) throw argRangeError(op, arg, `broadcastable to the input shape ${shapeString(shape)}`, `shape ${shapeString(t.shape)}`);
-  if (shapeString(t.shape) === shapeString(shape)) return t.floatData();
-  return binaryRaw('add', t, Tensor.empty(shape)).floatData();
+  if (shapeString(t.shape) === shapeString(shape)) return t.buffer(op, arg);
+  return binaryRaw('add', t, Tensor.empty(shape, 'float32', t.device)).buffer(op, arg);
 }
 
 function pointwise(op: string, kind: number, input: unknown, target: unknown, opts: Record<string, unknown>, beta: number,
-  weight: Float32Array | null = null, posWeight: Float32Array | null = null, extraAttrs: Record<string, unknown> = {},
+  weight: KernelBuffer | null = null, posWeight: KernelBuffer | null = null, extraAttrs: Record<string, unknown> = {},
   extraInputs: Tensor[] = []): Tensor {
   const x = checkFloatTensor(op, 'input', input);
   const t = checkFloatTensor(op, 'target', target);
-  requireCpu(op, [['input', x], ['target', t]]);
   if (shapeString(x.shape) !== shapeString(t.shape)) {
     throw argRangeError(op, 'target', `of the input's shape ${shapeString(x.shape)} (no broadcasting)`, `shape ${shapeString(t.shape)}`);
   }
   const reduction = checkReduction(op, opts.reduction);
+  const device = commonDevice(op, [['input', x], ['target', t], ...extraInputs.map((e) => ['weight or posWeight', e] as const)]);
+  if (device !== 'cpu') return pointwiseOnDevice(op, kind, x, t, reduction, beta, weight, posWeight, extraAttrs, extraInputs);
   const perElement = reduction === 'none' ? Tensor.empty(x.shape) : null;
   const total = native.pointwiseLossForward(kind, x.floatData(), t.floatData(), weight, posWeight, beta,
     perElement ? (perElement.data as Float32Array) : null);
@@ -301,6 +310,28 @@ function pointwise(op: string, kind: number, input: unknown, target: unknown, op
     const gt = t.requiresGrad ? Tensor.empty(t.shape) : null;
     native.pointwiseLossBackward(kind, x.floatData(), t.floatData(), weight, posWeight, beta, gradOut, scale,
       gx ? (gx.data as Float32Array) : null, gt ? (gt.data as Float32Array) : null);
+    return [gx, gt, ...extraInputs.map(() => null)];
+  });
+}
+
+/** A point-wise loss on CUDA tensors: the same semantics through the CUDA kernels. */
+function pointwiseOnDevice(op: string, kind: number, x: Tensor, t: Tensor, reduction: Reduction, beta: number,
+  weight: KernelBuffer | null, posWeight: KernelBuffer | null, extraAttrs: Record<string, unknown>, extraInputs: Tensor[]): Tensor {
+  const device = x.device;
+  const k = kernelsFor<CudaPointwiseBindings>(op, device);
+  const perElement = reduction === 'none' ? Tensor.empty(x.shape, 'float32', device) : null;
+  const total = k.pointwiseLossForward(kind, x.buffer(op, 'input'), t.buffer(op, 'target'), weight, posWeight, beta,
+    perElement ? perElement.buffer() : null);
+  const n = x.numel;
+  const out = perElement ?? scalarOn(reduction === 'sum' ? total : total / n, device);
+  return record(out, op, { reduction, ...extraAttrs }, [x, t, ...extraInputs], (g) => {
+    // 'sum' / 'mean': the upstream gradient is a scalar; reading it waits for the device.
+    const gradOut = reduction === 'none' ? g.buffer(op, 'gradOutput') : null;
+    const scale = reduction === 'none' ? 0 : reduction === 'sum' ? g.item() : g.item() / n;
+    const gx = x.requiresGrad ? Tensor.empty(x.shape, 'float32', device) : null;
+    const gt = t.requiresGrad ? Tensor.empty(t.shape, 'float32', device) : null;
+    k.pointwiseLossBackward(kind, x.buffer(), t.buffer(), weight, posWeight, beta, gradOut, scale, gx ? gx.buffer() : null,
+      gt ? gt.buffer() : null);
     return [gx, gt, ...extraInputs.map(() => null)];
   });
 }

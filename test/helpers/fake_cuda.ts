@@ -26,7 +26,7 @@ const OPS = [
   'convTranspose2dBackwardData', 'convTranspose2dBackwardWeight', 'maxPool2dForward', 'maxPool2dBackward',
   'avgPool2dForward', 'avgPool2dBackward', 'softmaxForward', 'softmaxBackward', 'binaryForward', 'unaryForward',
   'unaryBackward', 'axpy', 'reduceSum', 'crossEntropyForward', 'crossEntropyBackward', 'batchNormForward',
-  'batchNormBackward', 'sgdStep', 'adamStep', 'multiTaskLoss',
+  'batchNormBackward', 'sgdStep', 'adamStep', 'multiTaskLoss', 'pointwiseLossForward', 'pointwiseLossBackward',
 ] as const;
 
 export interface FakeCudaStats {

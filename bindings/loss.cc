@@ -33,8 +33,21 @@ double any_number(const Napi::CallbackInfo& info, size_t index, const char* op, 
   return value.As<Napi::Number>().DoubleValue();
 }
 
-int32_t ignore_index(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  return static_cast<int32_t>(integer(info, index, op, "ignoreIndex", INT32_MIN, INT32_MAX));
+// How every class-target loss here starts: [N, C, S] at `index`, then ignoreIndex.
+struct ClassArgs {
+  ClassDims d;
+  int32_t ignore;
+};
+
+ClassArgs class_args(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  const ClassDims d = class_dims(info, index, op);
+  return {d, static_cast<int32_t>(integer(info, index + 1, op, "ignoreIndex", INT32_MIN, INT32_MAX))};
+}
+
+double label_smoothing(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  const double smoothing = number(info, index, op, "labelSmoothing");
+  if (smoothing < 0.0 || smoothing > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(smoothing));
+  return smoothing;
 }
 
 // The kernels index with the targets: each must be a class or the ignore index.
@@ -61,10 +74,8 @@ Napi::Object totals_object(Napi::Env env, const hn::cpu::LossTotals& totals) {
 //   -> {loss, weight}
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropy";
-  const auto d = class_dims(info, 3, op);
-  const int32_t ignore = ignore_index(info, 4, op);
-  const double smoothing = number(info, 5, op, "labelSmoothing");
-  if (smoothing < 0.0 || smoothing > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(smoothing));
+  const auto [d, ignore] = class_args(info, 3, op);
+  const double smoothing = label_smoothing(info, 5, op);
   auto logits = float_array(info, 0, op, "input", d.N * d.C * d.S);
   auto target = int_array(info, 1, op, "target", d.N * d.S);
   auto weight = optional_float_array(info, 2, op, "weight", d.C);
@@ -80,10 +91,8 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
 //  labelSmoothing, gradLogits)
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropyBackward";
-  const auto d = class_dims(info, 6, op);
-  const int32_t ignore = ignore_index(info, 7, op);
-  const double smoothing = number(info, 8, op, "labelSmoothing");
-  if (smoothing < 0.0 || smoothing > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(smoothing));
+  const auto [d, ignore] = class_args(info, 6, op);
+  const double smoothing = label_smoothing(info, 8, op);
   auto logits = float_array(info, 0, op, "input", d.N * d.C * d.S);
   auto target = int_array(info, 1, op, "target", d.N * d.S);
   auto weight = optional_float_array(info, 2, op, "weight", d.C);
@@ -101,8 +110,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
 // (logProbs, target, weight|null, [N, C, S], ignoreIndex, rowLoss) -> {loss, weight}
 Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   const char* op = "nllLoss";
-  const auto d = class_dims(info, 3, op);
-  const int32_t ignore = ignore_index(info, 4, op);
+  const auto [d, ignore] = class_args(info, 3, op);
   auto log_probs = float_array(info, 0, op, "input", d.N * d.C * d.S);
   auto target = int_array(info, 1, op, "target", d.N * d.S);
   auto weight = optional_float_array(info, 2, op, "weight", d.C);
@@ -116,8 +124,7 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
 // (target, weight|null, gradRow|null, gradScale, [N, C, S], ignoreIndex, gradLogProbs)
 Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   const char* op = "nllLossBackward";
-  const auto d = class_dims(info, 4, op);
-  const int32_t ignore = ignore_index(info, 5, op);
+  const auto [d, ignore] = class_args(info, 4, op);
   auto target = int_array(info, 0, op, "target", d.N * d.S);
   auto weight = optional_float_array(info, 1, op, "weight", d.C);
   auto grad_row = optional_float_array(info, 2, op, "gradOutput", d.N * d.S);

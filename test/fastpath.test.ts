@@ -170,37 +170,57 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     }
   });
 
-  it('direct convolution (thin layers) against im2col + SGEMM: ragged widths, paddings, channel blocks', () => {
-    const setDirect = addon.setConvDirect as (on: boolean) => void;
+  // The direct kernels: AVX-512 for stride 1 (forward, and the input gradient through flipped
+  // kernels), AVX2 for thin layers; each against im2col + SGEMM on the same inputs.
+  const directModes: [string, () => void][] = [
+    ['im2col', () => { (addon.setConvDirect as (on: boolean) => void)(false); }],
+    ['avx2 thin', () => { (addon.setConvDirect as (on: boolean) => void)(true); (addon.setConvDirect512 as (on: boolean) => void)(false); }],
+    ['auto', () => { (addon.setConvDirect as (on: boolean) => void)(true); (addon.setConvDirect512 as (on: boolean) => void)(true); }],
+  ];
+
+  it('direct convolutions against im2col + SGEMM: forward (with and without bias) and input gradient on ragged shapes', () => {
     try {
-      // Output widths around the 8- and 16-column tiles, channel counts around the 4/6 and
-      // 8/10/12 blocks, kernels with and without padding, asymmetric 'same' padding.
+      // Output widths around the 8/16-column and 32/48-position tiles, channel counts around
+      // the 4/6, 8/10/12 blocks, kernels with and without padding, asymmetric 'same' padding,
+      // paddings whose input gradient is not direct (pad > k - 1 is impossible; p0 with k5).
       const shapes: [number, number, number, number, number, number | 'same'][] = [
         [3, 1, 10, 28, 5, 0], [2, 10, 20, 12, 5, 0], [2, 3, 7, 9, 3, 1], [1, 5, 13, 17, 3, 1],
         [2, 2, 32, 31, 5, 2], [1, 4, 11, 16, 2, 'same'], [3, 1, 1, 1, 1, 0], [1, 7, 9, 40, 3, 0],
+        [2, 16, 40, 8, 3, 1], [1, 9, 25, 7, 3, 1], [2, 3, 64, 13, 3, 1],
       ];
       for (let trial = 0; trial < 6; trial++) {
-        shapes.push([randInt(1, 3), randInt(1, 12), randInt(1, 32), randInt(5, 41), randInt(1, 5), randInt(0, 2)]);
+        shapes.push([randInt(1, 3), randInt(1, 12), randInt(1, 40), randInt(5, 41), randInt(1, 5), randInt(0, 2)]);
       }
       for (const [N, Cin, Cout, HW, k, pad] of shapes) {
-        if (typeof pad === 'number' && HW + 2 * pad < k) continue;
+        if (typeof pad === 'number' && (HW + 2 * pad < k || pad >= k)) continue;
         const H = HW, W = HW + (k > 1 ? 3 : 0);
         const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
         const wt = hn.tensor(w, { shape: [Cout, Cin, k, k] });
         const bt = hn.tensor(b);
-        const run = (on: boolean): Float32Array[] => {
-          setDirect(on);
-          const xt = hn.tensor(x, { shape: [N, Cin, H, W] });
-          return [hn.F.conv2d(xt, wt, bt, { padding: pad }).data as Float32Array, hn.F.conv2d(xt, wt, null, { padding: pad }).data as Float32Array];
-        };
-        const direct = run(true);
-        const plain = run(false);
+        const results = directModes.map(([, set]) => {
+          set();
+          const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+          const y = hn.F.conv2d(xt, wt, bt, { padding: pad });
+          const noBias = hn.noGrad(() => hn.F.conv2d(xt, wt, null, { padding: pad }));
+          y.backward(hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.sin(0.37 * i)), { shape: [...y.shape] }));
+          return [y.data as Float32Array, noBias.data as Float32Array, xt.grad!.data as Float32Array];
+        });
         const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} pad ${pad}`;
-        relClose(direct[0], plain[0], label);
-        relClose(direct[1], plain[1], `${label} no bias`);
+        for (let m = 1; m < directModes.length; m++) {
+          ['y', 'y without bias', 'dx'].forEach((what, i) => relClose(results[m][i], results[0][i], `${label} ${directModes[m][0]} ${what}`));
+        }
+      }
+      // A stride-1 transposed convolution's forward is a convolution's input gradient with its
+      // bias as the initial value: the AVX-512 path too.
+      for (const [N, Cin, Cout, HW, k, pad] of [[2, 20, 10, 8, 3, 1], [1, 7, 3, 11, 3, 1], [3, 16, 12, 9, 4, 2]]) {
+        const xt = hn.tensor(randomArray(N * Cin * HW * HW), { shape: [N, Cin, HW, HW] });
+        const wt = hn.tensor(randomArray(Cin * Cout * k * k), { shape: [Cin, Cout, k, k] });
+        const bt = hn.tensor(randomArray(Cout));
+        const ys = directModes.map(([, set]) => { set(); return hn.F.convTranspose2d(xt, wt, bt, { padding: pad }).data as Float32Array; });
+        for (let m = 1; m < directModes.length; m++) relClose(ys[m], ys[0], `convTranspose2d N${N} Cin${Cin} Cout${Cout} ${HW} k${k} p${pad} ${directModes[m][0]}`);
       }
     } finally {
-      setDirect(true);
+      directModes[2][1]();
     }
   });
 

@@ -18,6 +18,7 @@
 
 #include "../common/thread_pool.h"
 #include "conv_direct.h"
+#include "conv_direct512.h"
 #include "gemm.h"
 
 namespace hn::cpu {
@@ -250,6 +251,8 @@ void channel_sums(const float* t, float* out, int64_t batch, int64_t channels, i
 // transposed convolution passes its bias here instead of adding it in a second pass.
 void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
                         const float* init, float* dx) {
+  // Stride 1 on AVX-512: a direct convolution of dy with the flipped kernels, no col2im.
+  if (conv2d_direct512_backward_data(p, dy, w, init, dx)) return;
   const Dims d = dims_of(p);
   for_each_image_group(p, d, [&](int64_t n, int64_t g, float* col) {
     const float* dy_g = dy + (n * p.out_channels + g * d.cout_g) * d.out_plane;
@@ -278,7 +281,9 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
 
 void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const float* bias,
                     float* y) {
-  // Thin layers (few output channels, modest Cin*kH*kW): a direct kernel, no im2col at all.
+  // Stride 1 on AVX-512, and thin layers (few output channels, modest Cin*kH*kW) on AVX2: a
+  // direct kernel, no im2col at all.
+  if (conv2d_direct512_applies(p)) return conv2d_direct512_forward(p, x, w, bias, y);
   if (conv2d_direct_applies(p)) return conv2d_direct_forward(p, x, w, bias, y);
   const Dims d = dims_of(p);
   for_each_image_group(p, d, [&](int64_t n, int64_t g, float* buffer) {

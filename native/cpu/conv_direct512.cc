@@ -1,0 +1,222 @@
+// Direct convolution on AVX-512: the portable driver (CPU check, padding, weight packing,
+// threads, copy-out) around the register tile in conv_direct512_kernel.cc.
+#include "conv_direct512.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <vector>
+
+#include "../common/thread_pool.h"
+#include "conv_direct.h"
+#include "cpu_features.h"
+
+namespace hn::cpu {
+namespace {
+
+using direct512_detail::BlockArgs;
+
+bool detect_avx512() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  // libgcc also checks that the OS saves the ZMM and mask registers (XCR0).
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f");
+#else
+  return false;
+#endif
+}
+
+// The input gradient as a direct convolution computes in_h*in_w outputs where the true work
+// has out_h*out_w: allowed up to this ratio.
+constexpr double kMaxBackwardDataOverhead = 1.3;
+
+struct Layout {
+  int co;                // channels per block (8 or 12)
+  int64_t tile;          // positions per register tile (48 or 32)
+  int64_t blocks;        // ceil(cout / co)
+  int64_t row;           // S
+  int64_t rows;          // out_h + kH - 1
+  int64_t out_stride;    // out_h * S rounded up to the tile
+  int64_t plane_stride;  // padded floats per input channel
+};
+
+Layout layout_of(const Conv2dParams& p) {
+  Layout l;
+  // 8 x 48 unless 12-channel blocks waste fewer padded channels.
+  const int64_t waste8 = (p.out_channels + 7) / 8 * 8 - p.out_channels;
+  const int64_t waste12 = (p.out_channels + 11) / 12 * 12 - p.out_channels;
+  l.co = waste12 < waste8 ? 12 : 8;
+  l.tile = l.co == 8 ? 48 : 32;
+  l.blocks = (p.out_channels + l.co - 1) / l.co;
+  l.row = p.out_w + p.kernel_w - 1;
+  l.rows = p.out_h + p.kernel_h - 1;
+  l.out_stride = (p.out_h * l.row + l.tile - 1) / l.tile * l.tile;
+  // Reads reach position out_stride - 1 + (kH-1)*S + kW-1 = out_stride + rows*S - out_h*S + kW - 2.
+  l.plane_stride = l.rows * l.row + (l.out_stride - p.out_h * l.row) + p.kernel_w + 16;
+  return l;
+}
+
+// x_n [Cin][H][W] -> xp [Cin][plane_stride], rows of S floats, the image at (pad_h, pad_w).
+void pad_image(const Conv2dParams& p, const Layout& l, const float* x_n, float* xp) {
+  std::memset(xp, 0, sizeof(float) * p.in_channels * l.plane_stride);
+  const int64_t r0 = std::max<int64_t>(0, p.pad_h), r1 = std::min(l.rows, p.in_h + p.pad_h);
+  const int64_t c0 = std::max<int64_t>(0, p.pad_w), c1 = std::min(l.row, p.in_w + p.pad_w);
+  if (r1 <= r0 || c1 <= c0) return;
+  for (int64_t ci = 0; ci < p.in_channels; ++ci) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* src = x_n + (ci * p.in_h + (r - p.pad_h)) * p.in_w + (c0 - p.pad_w);
+      std::memcpy(xp + ci * l.plane_stride + r * l.row + c0, src, sizeof(float) * (c1 - c0));
+    }
+  }
+}
+
+// w [cout][cin][kh*kw] -> [block][cin][kh*kw][co]; bias -> [block][co]; zeros past cout.
+void pack(const Conv2dParams& p, const Layout& l, const float* w, const float* bias, float* wp,
+          float* bp) {
+  const int64_t taps = p.kernel_h * p.kernel_w;
+  for (int64_t b = 0; b < l.blocks; ++b) {
+    for (int c = 0; c < l.co; ++c) {
+      const int64_t o = b * l.co + c;
+      bp[b * l.co + c] = (bias != nullptr && o < p.out_channels) ? bias[o] : 0.0f;
+    }
+    for (int64_t ci = 0; ci < p.in_channels; ++ci) {
+      for (int64_t t = 0; t < taps; ++t) {
+        float* dst = wp + ((b * p.in_channels + ci) * taps + t) * l.co;
+        for (int c = 0; c < l.co; ++c) {
+          const int64_t o = b * l.co + c;
+          dst[c] = o < p.out_channels ? w[(o * p.in_channels + ci) * taps + t] : 0.0f;
+        }
+      }
+    }
+  }
+}
+
+// Block b of image n: the register tiles into tmp, then the valid columns into y.
+void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const float* wp,
+               const float* bp, int64_t n, int64_t b, float* tmp, float* y) {
+  BlockArgs a;
+  a.xp = xp;
+  a.plane_stride = l.plane_stride;
+  a.row = l.row;
+  a.cin = p.in_channels;
+  a.kh = p.kernel_h;
+  a.kw = p.kernel_w;
+  a.w = wp + b * p.in_channels * p.kernel_h * p.kernel_w * l.co;
+  a.bias = bp + b * l.co;
+  a.out = tmp;
+  a.out_stride = l.out_stride;
+  if (l.co == 8) {
+    direct512_detail::block_co8(a);
+  } else {
+    direct512_detail::block_co12(a);
+  }
+  const int64_t plane = p.out_h * p.out_w;
+  const int64_t valid = std::min<int64_t>(l.co, p.out_channels - b * l.co);
+  for (int64_t c = 0; c < valid; ++c) {
+    float* dst = y + (n * p.out_channels + b * l.co + c) * plane;
+    const float* src = tmp + c * l.out_stride;
+    for (int64_t oh = 0; oh < p.out_h; ++oh) {
+      std::memcpy(dst + oh * p.out_w, src + oh * l.row, sizeof(float) * p.out_w);
+    }
+  }
+}
+
+// Scratch owned by the calling thread (allocated there, so std::bad_alloc reaches the binding).
+thread_local std::vector<float> tls_scratch;
+thread_local std::vector<float> tls_flipped;
+
+std::atomic<bool> g_enabled{true};
+
+}  // namespace
+
+void set_conv_direct512_enabled(bool enabled) { g_enabled.store(enabled); }
+bool conv_direct512_enabled() { return g_enabled.load(); }
+
+bool has_avx512() {
+  static const bool supported = detect_avx512();
+  return supported && use_avx2();
+}
+
+bool conv2d_direct512_applies(const Conv2dParams& p) {
+  if (!conv_direct_enabled() || !g_enabled.load() || !has_avx512()) return false;
+  if (p.stride_h != 1 || p.stride_w != 1 || p.dilation_h != 1 || p.dilation_w != 1 || p.groups != 1) {
+    return false;
+  }
+  return p.batch >= 1 && p.out_h >= 1 && p.out_w >= 1 && p.pad_h >= 0 && p.pad_w >= 0;
+}
+
+void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,
+                              const float* bias, float* y) {
+  const Layout l = layout_of(p);
+  const int64_t taps = p.kernel_h * p.kernel_w;
+  const int64_t w_floats = l.blocks * p.in_channels * taps * l.co;
+  const int64_t b_floats = l.blocks * l.co;
+  const int64_t image_floats = p.in_channels * l.plane_stride;
+  const int64_t tmp_floats = l.co * l.out_stride;
+  const int64_t threads = num_threads();
+  const bool image_parallel = threads > 1 && p.batch >= 2 * threads;
+  // Image-parallel: a padded image and a tile buffer per thread slot. Otherwise one padded
+  // image at a time and a tile buffer per channel block (blocks run in parallel).
+  const int64_t slots = image_parallel ? threads : 1;
+  const int64_t tmps = image_parallel ? threads : l.blocks;
+  tls_scratch.resize(static_cast<size_t>(w_floats + b_floats + slots * image_floats + tmps * tmp_floats));
+  float* wp = tls_scratch.data();
+  float* bp = wp + w_floats;
+  float* images = bp + b_floats;
+  float* tiles = images + slots * image_floats;
+  pack(p, l, w, bias, wp, bp);
+  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
+
+  if (image_parallel) {
+    std::atomic<int64_t> next{0};
+    parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
+      for (int64_t s = s0; s < s1; ++s) {
+        float* xp = images + s * image_floats;
+        float* tmp = tiles + s * tmp_floats;
+        for (int64_t n = next.fetch_add(1); n < p.batch; n = next.fetch_add(1)) {
+          pad_image(p, l, x + n * in_image, xp);
+          for (int64_t b = 0; b < l.blocks; ++b) run_block(p, l, xp, wp, bp, n, b, tmp, y);
+        }
+      }
+    });
+    return;
+  }
+  for (int64_t n = 0; n < p.batch; ++n) {
+    pad_image(p, l, x + n * in_image, images);
+    parallel_for(l.blocks, 1, [&](int64_t b0, int64_t b1) {
+      for (int64_t b = b0; b < b1; ++b) run_block(p, l, images, wp, bp, n, b, tiles + b * tmp_floats, y);
+    });
+  }
+}
+
+bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, const float* w,
+                                    const float* init, float* dx) {
+  if (p.pad_h > p.kernel_h - 1 || p.pad_w > p.kernel_w - 1) return false;
+  if (static_cast<double>(p.in_h * p.in_w) > kMaxBackwardDataOverhead * static_cast<double>(p.out_h * p.out_w)) {
+    return false;
+  }
+  Conv2dParams q = p;
+  q.in_channels = p.out_channels;
+  q.in_h = p.out_h;
+  q.in_w = p.out_w;
+  q.out_channels = p.in_channels;
+  q.out_h = p.in_h;
+  q.out_w = p.in_w;
+  q.pad_h = p.kernel_h - 1 - p.pad_h;
+  q.pad_w = p.kernel_w - 1 - p.pad_w;
+  if (!conv2d_direct512_applies(q)) return false;
+  // wt[ci][co][i][j] = w[co][ci][kH-1-i][kW-1-j]
+  const int64_t taps = p.kernel_h * p.kernel_w;
+  tls_flipped.resize(static_cast<size_t>(p.in_channels * p.out_channels * taps));
+  for (int64_t co = 0; co < p.out_channels; ++co) {
+    for (int64_t ci = 0; ci < p.in_channels; ++ci) {
+      const float* src = w + (co * p.in_channels + ci) * taps;
+      float* dst = tls_flipped.data() + (ci * p.out_channels + co) * taps;
+      for (int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
+    }
+  }
+  conv2d_direct512_forward(q, dy, tls_flipped.data(), init, dx);
+  return true;
+}
+
+}  // namespace hn::cpu

@@ -1,0 +1,63 @@
+// Direct convolution on AVX-512 for stride-1 layers (K1, K3, the seed network's 64->128 layer
+// and, through flipped kernels, their input gradients).
+//
+// Why: the SGEMM micro-kernel is AVX2 (8 lanes); on a CPU with full-width AVX-512 units (Zen 5
+// measured 1.5-2x the AVX2 FMA rate, bench/RESULTS.md log 5) a 16-lane kernel does the same
+// FMAs in half the instructions, and a direct kernel needs no im2col/col2im pass at all.
+//
+// How: the image is copied once into a zero-padded buffer with row stride S = out_w + kW - 1;
+// output pixel (oh, ow) is then flattened position q = oh*S + ow and every tap (ci, i, j) reads
+// the contiguous run xp[ci][q + i*S + j ...]. A tile of CO output channels x NV*16 flattened
+// positions stays in registers across all Cin*kH*kW taps; the S - out_w junk columns per row
+// are computed and dropped when the tile is copied out (6% of the work at 32x32, 11% at 16x16).
+#pragma once
+#include <cstdint>
+
+#include "conv.h"
+
+namespace hn::cpu {
+
+// True when this CPU and OS run AVX-512F code (and the kernels are not forced portable).
+bool has_avx512();
+
+// Turns the AVX-512 direct kernel off or back on (tests and benchmarks compare it with the
+// AVX2 kernels); on by default. conv_direct_enabled() == false turns it off too.
+void set_conv_direct512_enabled(bool enabled);
+bool conv_direct512_enabled();
+
+// True when conv2d_direct512_forward handles p: stride 1, no dilation, one group, AVX-512.
+bool conv2d_direct512_applies(const Conv2dParams& p);
+
+// y = conv(x, w) + bias (bias may be nullptr), for conv2d_direct512_applies(p).
+void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,
+                              const float* bias, float* y);
+
+// dx = conv2d backward data for p (plus init[c] on every element of channel c of dx when init
+// is given): the stride-1 input gradient is the convolution of dy padded by kH - 1 - pad with
+// the kernels flipped and the channel roles swapped. Returns false (doing nothing) unless that
+// convolution is direct512-eligible and costs at most a little more than the true work (a
+// small padding makes the padded dy larger than dy).
+bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, const float* w,
+                                    const float* init, float* dx);
+
+}  // namespace hn::cpu
+
+namespace hn::cpu::direct512_detail {
+
+// One channel block of one image, as the AVX-512 kernel reads it.
+struct BlockArgs {
+  const float* xp;       // padded image [cin][plane_stride], row stride `row`
+  int64_t plane_stride;  // floats per padded channel plane (with slack past the last row)
+  int64_t row;           // S = out_w + kW - 1
+  int64_t cin, kh, kw;
+  const float* w;        // this block's packed weights [cin][kh*kw][co]
+  const float* bias;     // this block's co initial values
+  float* out;            // [co][out_stride] flattened positions q = oh*S + ow
+  int64_t out_stride;    // positions computed: out_h*S rounded up to the tile width
+};
+
+// Tiles of co = 8 channels x 48 positions, or co = 12 x 32 (conv_direct512_kernel.cc).
+void block_co8(const BlockArgs& a);
+void block_co12(const BlockArgs& a);
+
+}  // namespace hn::cpu::direct512_detail

@@ -170,15 +170,16 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     }
   });
 
-  // The direct kernels: AVX-512 for stride 1 (forward, and the input gradient through flipped
-  // kernels), AVX2 for thin layers; each against im2col + SGEMM on the same inputs.
+  // The direct kernels: AVX-512 for stride 1 (forward, the input gradient through flipped
+  // kernels, the weight gradient in place), AVX2 for thin layers' forward; each against
+  // im2col + SGEMM on the same inputs.
   const directModes: [string, () => void][] = [
     ['im2col', () => { (addon.setConvDirect as (on: boolean) => void)(false); }],
     ['avx2 thin', () => { (addon.setConvDirect as (on: boolean) => void)(true); (addon.setConvDirect512 as (on: boolean) => void)(false); }],
     ['auto', () => { (addon.setConvDirect as (on: boolean) => void)(true); (addon.setConvDirect512 as (on: boolean) => void)(true); }],
   ];
 
-  it('direct convolutions against im2col + SGEMM: forward (with and without bias) and input gradient on ragged shapes', () => {
+  it('direct convolutions against im2col + SGEMM: forward (with and without bias) and every gradient on ragged shapes', () => {
     try {
       // Output widths around the 8/16-column and 32/48-position tiles, channel counts around
       // the 4/6, 8/10/12 blocks, kernels with and without padding, asymmetric 'same' padding,
@@ -187,6 +188,8 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
         [3, 1, 10, 28, 5, 0], [2, 10, 20, 12, 5, 0], [2, 3, 7, 9, 3, 1], [1, 5, 13, 17, 3, 1],
         [2, 2, 32, 31, 5, 2], [1, 4, 11, 16, 2, 'same'], [3, 1, 1, 1, 1, 0], [1, 7, 9, 40, 3, 0],
         [2, 16, 40, 8, 3, 1], [1, 9, 25, 7, 3, 1], [2, 3, 64, 13, 3, 1],
+        // Large images: the weight gradient takes the batch in several rounds of images.
+        [3, 48, 4, 120, 3, 1],
       ];
       for (let trial = 0; trial < 6; trial++) {
         shapes.push([randInt(1, 3), randInt(1, 12), randInt(1, 40), randInt(5, 41), randInt(1, 5), randInt(0, 2)]);
@@ -195,19 +198,19 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
         if (typeof pad === 'number' && (HW + 2 * pad < k || pad >= k)) continue;
         const H = HW, W = HW + (k > 1 ? 3 : 0);
         const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
-        const wt = hn.tensor(w, { shape: [Cout, Cin, k, k] });
-        const bt = hn.tensor(b);
         const results = directModes.map(([, set]) => {
           set();
           const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+          const wt = hn.tensor(w, { shape: [Cout, Cin, k, k], requiresGrad: true });
+          const bt = hn.tensor(b, { requiresGrad: true });
           const y = hn.F.conv2d(xt, wt, bt, { padding: pad });
           const noBias = hn.noGrad(() => hn.F.conv2d(xt, wt, null, { padding: pad }));
           y.backward(hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.sin(0.37 * i)), { shape: [...y.shape] }));
-          return [y.data as Float32Array, noBias.data as Float32Array, xt.grad!.data as Float32Array];
+          return [y.data, noBias.data, xt.grad!.data, wt.grad!.data, bt.grad!.data] as Float32Array[];
         });
         const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} pad ${pad}`;
         for (let m = 1; m < directModes.length; m++) {
-          ['y', 'y without bias', 'dx'].forEach((what, i) => relClose(results[m][i], results[0][i], `${label} ${directModes[m][0]} ${what}`));
+          ['y', 'y without bias', 'dx', 'dw', 'db'].forEach((what, i) => relClose(results[m][i], results[0][i], `${label} ${directModes[m][0]} ${what}`));
         }
       }
       // A stride-1 transposed convolution's forward is a convolution's input gradient with its
@@ -216,8 +219,17 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
         const xt = hn.tensor(randomArray(N * Cin * HW * HW), { shape: [N, Cin, HW, HW] });
         const wt = hn.tensor(randomArray(Cin * Cout * k * k), { shape: [Cin, Cout, k, k] });
         const bt = hn.tensor(randomArray(Cout));
-        const ys = directModes.map(([, set]) => { set(); return hn.F.convTranspose2d(xt, wt, bt, { padding: pad }).data as Float32Array; });
-        for (let m = 1; m < directModes.length; m++) relClose(ys[m], ys[0], `convTranspose2d N${N} Cin${Cin} Cout${Cout} ${HW} k${k} p${pad} ${directModes[m][0]}`);
+        const ys = directModes.map(([, set]) => {
+          set();
+          const w2 = hn.tensor(wt.data as Float32Array, { shape: [...wt.shape], requiresGrad: true });
+          const y = hn.F.convTranspose2d(xt, w2, bt, { padding: pad });
+          y.backward(hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.cos(0.21 * i)), { shape: [...y.shape] }));
+          return [y.data as Float32Array, w2.grad!.data as Float32Array];
+        });
+        for (let m = 1; m < directModes.length; m++) {
+          relClose(ys[m][0], ys[0][0], `convTranspose2d N${N} Cin${Cin} Cout${Cout} ${HW} k${k} p${pad} ${directModes[m][0]}`);
+          relClose(ys[m][1], ys[0][1], `convTranspose2d N${N} Cin${Cin} Cout${Cout} ${HW} k${k} p${pad} ${directModes[m][0]} dw`);
+        }
       }
     } finally {
       directModes[2][1]();

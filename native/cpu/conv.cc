@@ -312,6 +312,11 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
                             float* db) {
   const Dims d = dims_of(p);
   const int64_t w_floats = p.out_channels * d.col_rows;
+  // Stride 1 on AVX-512: both operands read in place, no im2col.
+  if (dw && conv2d_direct512_applies(p)) {
+    conv2d_direct512_backward_weight(p, x, dy, dw);
+    dw = nullptr;
+  }
   if (dw) {
     const int64_t items = p.batch * p.groups;
     std::fill(dw, dw + w_floats, 0.0f);

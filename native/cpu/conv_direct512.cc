@@ -219,4 +219,87 @@ bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, cons
   return true;
 }
 
+void conv2d_direct512_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
+                                      float* dw) {
+  const int64_t taps = p.kernel_h * p.kernel_w;
+  const int64_t S = p.out_w + p.kernel_w - 1;
+  const int64_t rows = p.out_h + p.kernel_h - 1;
+  const int64_t positions = (p.out_h * S + 15) / 16 * 16;
+  // Reads reach position positions - 1 + (kH-1)*S + kW-1 of a padded plane.
+  const int64_t plane = rows * S + (positions - p.out_h * S) + p.kernel_w + 16;
+  const int64_t co_blocks = (p.out_channels + 3) / 4;
+  const int64_t r_count = p.in_channels * taps;
+  const int64_t r_blocks = (r_count + 3) / 4;
+  const int64_t x_image = p.in_channels * plane;
+  const int64_t dy_image = co_blocks * 4 * positions;
+  // Images per round: their padded x and dy (about 8 MiB) stay in the last-level cache while
+  // every (channel block, tap block) tile sweeps them.
+  const int64_t per_image = x_image + dy_image;
+  const int64_t group = std::max<int64_t>(1, std::min<int64_t>(p.batch, (int64_t{2} << 20) / std::max<int64_t>(per_image, 1)));
+  const int64_t tiles = co_blocks * r_blocks;
+  tls_scratch.resize(static_cast<size_t>(group * per_image + tiles * 16));
+  float* xs = tls_scratch.data();
+  float* dys = xs + group * x_image;
+  float* sums = dys + group * dy_image;
+  std::fill(sums, sums + tiles * 16, 0.0f);
+  // Row r = (ci, i, j) of the (ci, tap) matrix starts at off[r] in an image's padded planes;
+  // rows past the last repeat it (their sums are dropped).
+  std::vector<int64_t> off(static_cast<size_t>(r_blocks * 4));
+  for (int64_t r = 0; r < r_blocks * 4; ++r) {
+    const int64_t rr = std::min(r, r_count - 1);
+    const int64_t ci = rr / taps, t = rr % taps;
+    off[static_cast<size_t>(r)] = ci * plane + (t / p.kernel_w) * S + (t % p.kernel_w);
+  }
+  Layout l{};  // pad_image's view of the padded x planes
+  l.row = S;
+  l.rows = rows;
+  l.plane_stride = plane;
+  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
+  const int64_t out_plane = p.out_h * p.out_w;
+  for (int64_t n0 = 0; n0 < p.batch; n0 += group) {
+    const int64_t g_count = std::min(group, p.batch - n0);
+    parallel_for(g_count, 1, [&](int64_t g0, int64_t g1) {
+      for (int64_t g = g0; g < g1; ++g) {
+        const int64_t n = n0 + g;
+        pad_image(p, l, x + n * in_image, xs + g * x_image);
+        float* d = dys + g * dy_image;
+        std::memset(d, 0, sizeof(float) * dy_image);
+        for (int64_t co = 0; co < p.out_channels; ++co) {
+          const float* src = dy + (n * p.out_channels + co) * out_plane;
+          for (int64_t oh = 0; oh < p.out_h; ++oh) {
+            std::memcpy(d + co * positions + oh * S, src + oh * p.out_w, sizeof(float) * p.out_w);
+          }
+        }
+      }
+    });
+    parallel_for(tiles, 4, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t cb = t / r_blocks, rb = t % r_blocks;
+        direct512_detail::WeightTileArgs a;
+        a.dy = dys + cb * 4 * positions;
+        a.dy_image = dy_image;
+        a.x = xs;
+        a.x_image = x_image;
+        a.off = off.data() + rb * 4;
+        a.positions = positions;
+        a.images = g_count;
+        a.sums = sums + t * 16;
+        direct512_detail::weight_tile(a);
+      }
+    });
+  }
+  for (int64_t t = 0; t < tiles; ++t) {
+    const int64_t cb = t / r_blocks, rb = t % r_blocks;
+    for (int c = 0; c < 4; ++c) {
+      const int64_t co = cb * 4 + c;
+      if (co >= p.out_channels) break;
+      for (int k = 0; k < 4; ++k) {
+        const int64_t r = rb * 4 + k;
+        if (r >= r_count) break;
+        dw[co * r_count + r] = sums[t * 16 + c * 4 + k];
+      }
+    }
+  }
+}
+
 }  // namespace hn::cpu

@@ -40,6 +40,14 @@ void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float
 bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, const float* w,
                                     const float* init, float* dx);
 
+// dw = dL/dw for p (overwritten), for conv2d_direct512_applies(p): per image the output
+// gradient is laid out on the same flattened positions (zero at the junk columns), and
+// dw[co][ci][i][j] = sum over images and positions q of dy[co][q] * xp[ci][q + i*S + j], a
+// product whose operands are read in place (no im2col), 4 x 4 (co, tap) sums per register tile.
+// Deterministic: each dw entry is summed by one thread in a fixed order.
+void conv2d_direct512_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
+                                      float* dw);
+
 }  // namespace hn::cpu
 
 namespace hn::cpu::direct512_detail {
@@ -59,5 +67,21 @@ struct BlockArgs {
 // Tiles of co = 8 channels x 48 positions, or co = 12 x 32 (conv_direct512_kernel.cc).
 void block_co8(const BlockArgs& a);
 void block_co12(const BlockArgs& a);
+
+// Weight gradient tile: sums[c][t] += sum over images g < images and positions q < positions of
+// dy[g][c][q] * x[g][off[t] + q], for 4 channels c and 4 rows t of the (ci, tap) matrix.
+// dy: image g's 4 channels at dy + g * dy_image + c * positions (positions a multiple of 16);
+// x: image g's padded planes at x + g * x_image.
+struct WeightTileArgs {
+  const float* dy;
+  int64_t dy_image;
+  const float* x;
+  int64_t x_image;
+  const int64_t* off;  // 4 offsets into an image's padded planes
+  int64_t positions;
+  int64_t images;
+  float* sums;         // [4][4]
+};
+void weight_tile(const WeightTileArgs& a);
 
 }  // namespace hn::cpu::direct512_detail

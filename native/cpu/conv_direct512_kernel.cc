@@ -53,5 +53,41 @@ void block(const BlockArgs& a) {
 void block_co8(const BlockArgs& a) { block<8, 3>(a); }
 void block_co12(const BlockArgs& a) { block<12, 2>(a); }
 
+void weight_tile(const WeightTileArgs& a) {
+  __m512 acc[4][4];
+  for (int c = 0; c < 4; ++c) {
+    for (int t = 0; t < 4; ++t) acc[c][t] = _mm512_setzero_ps();
+  }
+  for (int64_t g = 0; g < a.images; ++g) {
+    const float* d = a.dy + g * a.dy_image;
+    const float* xg = a.x + g * a.x_image;
+    const float* x0 = xg + a.off[0];
+    const float* x1 = xg + a.off[1];
+    const float* x2 = xg + a.off[2];
+    const float* x3 = xg + a.off[3];
+    for (int64_t q = 0; q < a.positions; q += 16) {
+      __m512 dv[4];
+      for (int c = 0; c < 4; ++c) dv[c] = _mm512_loadu_ps(d + c * a.positions + q);
+      const __m512 xv[4] = {_mm512_loadu_ps(x0 + q), _mm512_loadu_ps(x1 + q), _mm512_loadu_ps(x2 + q),
+                            _mm512_loadu_ps(x3 + q)};
+      for (int c = 0; c < 4; ++c) {
+        for (int t = 0; t < 4; ++t) acc[c][t] = _mm512_fmadd_ps(dv[c], xv[t], acc[c][t]);
+      }
+    }
+  }
+  // Lanes summed pairwise through memory (once per tile; GCC 12's _mm512_reduce_add_ps trips
+  // its own -Wuninitialized).
+  alignas(64) float lanes[16];
+  for (int c = 0; c < 4; ++c) {
+    for (int t = 0; t < 4; ++t) {
+      _mm512_store_ps(lanes, acc[c][t]);
+      for (int width = 8; width >= 1; width /= 2) {
+        for (int i = 0; i < width; ++i) lanes[i] += lanes[i + width];
+      }
+      a.sums[c * 4 + t] += lanes[0];
+    }
+  }
+}
+
 }  // namespace hn::cpu::direct512_detail
 #endif

@@ -156,6 +156,13 @@ std::vector<int64_t> int_list(const Napi::CallbackInfo& info, size_t index, cons
   return out;
 }
 
+void snapshot_if_shared(const Napi::CallbackInfo& info, size_t index, ArrayView<int32_t>& view,
+                        std::vector<int32_t>& storage) {
+  if (view.length == 0 || info[index].As<Napi::TypedArray>().ArrayBuffer().IsArrayBuffer()) return;
+  storage.assign(view.data, view.data + view.length);
+  view.data = storage.data();
+}
+
 int64_t checked_numel(Napi::Env env, const char* op, const char* arg,
                       const std::vector<int64_t>& dims) {
   constexpr int64_t kMaxElements = int64_t{1} << 40;

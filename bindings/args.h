@@ -49,6 +49,12 @@ std::vector<int64_t> int_list(const Napi::CallbackInfo& info, size_t index, cons
                               const char* arg, int64_t min_value, int64_t max_value = INT32_MAX,
                               size_t max_rank = 8);
 
+// Index arrays (class targets, pooling indices) are validated and then used to address memory.
+// When one lives in a SharedArrayBuffer, another thread could change it between the check and
+// the kernel; such an array is copied into `storage` and `view` pointed at the copy.
+void snapshot_if_shared(const Napi::CallbackInfo& info, size_t index, ArrayView<int32_t>& view,
+                        std::vector<int32_t>& storage);
+
 // Product of dims with overflow detection; throws RangeError above 2^40 elements.
 int64_t checked_numel(Napi::Env env, const char* op, const char* arg,
                       const std::vector<int64_t>& dims);

@@ -83,8 +83,8 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
-  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
+  export_function<BatchNormForward>(env, exports, "batchNormForward");
+  export_function<BatchNormBackward>(env, exports, "batchNormBackward");
 }
 
 }  // namespace

@@ -236,12 +236,12 @@ Napi::Value ConvTranspose2dBackwardWeight(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
-  exports.Set("conv2dBackwardData", Napi::Function::New(env, Conv2dBackwardData));
-  exports.Set("conv2dBackwardWeight", Napi::Function::New(env, Conv2dBackwardWeight));
-  exports.Set("convTranspose2dForward", Napi::Function::New(env, ConvTranspose2dForward));
-  exports.Set("convTranspose2dBackwardData", Napi::Function::New(env, ConvTranspose2dBackwardData));
-  exports.Set("convTranspose2dBackwardWeight", Napi::Function::New(env, ConvTranspose2dBackwardWeight));
+  export_function<Conv2dForward>(env, exports, "conv2dForward");
+  export_function<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
+  export_function<Conv2dBackwardWeight>(env, exports, "conv2dBackwardWeight");
+  export_function<ConvTranspose2dForward>(env, exports, "convTranspose2dForward");
+  export_function<ConvTranspose2dBackwardData>(env, exports, "convTranspose2dBackwardData");
+  export_function<ConvTranspose2dBackwardWeight>(env, exports, "convTranspose2dBackwardWeight");
 }
 
 }  // namespace

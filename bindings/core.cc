@@ -41,11 +41,11 @@ Napi::Value DetachBuffer(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("numThreads", Napi::Function::New(env, NumThreads));
-  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  exports.Set("cpuFeatures", Napi::Function::New(env, CpuFeatures));
-  exports.Set("setForcePortable", Napi::Function::New(env, SetForcePortable));
-  exports.Set("detachBuffer", Napi::Function::New(env, DetachBuffer));
+  export_function<NumThreads>(env, exports, "numThreads");
+  export_function<SetNumThreads>(env, exports, "setNumThreads");
+  export_function<CpuFeatures>(env, exports, "cpuFeatures");
+  export_function<SetForcePortable>(env, exports, "setForcePortable");
+  export_function<DetachBuffer>(env, exports, "detachBuffer");
 }
 
 }  // namespace

@@ -41,9 +41,9 @@ Napi::Value CudaStatus(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount));
-  exports.Set("cudaIsAvailable", Napi::Function::New(env, CudaIsAvailable));
-  exports.Set("cudaStatus", Napi::Function::New(env, CudaStatus));
+  export_function<CudaDeviceCount>(env, exports, "cudaDeviceCount");
+  export_function<CudaIsAvailable>(env, exports, "cudaIsAvailable");
+  export_function<CudaStatus>(env, exports, "cudaStatus");
 }
 
 }  // namespace

@@ -103,11 +103,11 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("binaryForward", Napi::Function::New(env, BinaryForward));
-  exports.Set("unaryForward", Napi::Function::New(env, UnaryForward));
-  exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));
-  exports.Set("axpy", Napi::Function::New(env, Axpy));
-  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  export_function<BinaryForward>(env, exports, "binaryForward");
+  export_function<UnaryForward>(env, exports, "unaryForward");
+  export_function<UnaryBackward>(env, exports, "unaryBackward");
+  export_function<Axpy>(env, exports, "axpy");
+  export_function<ReduceSum>(env, exports, "reduceSum");
 }
 
 }  // namespace

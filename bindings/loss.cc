@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "../native/cpu/loss.h"
 #include "args.h"
@@ -81,6 +82,8 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   auto weight = optional_float_array(info, 2, op, "weight", d.C);
   auto lse = float_array(info, 6, op, "lse", d.N * d.S);
   auto row_loss = float_array(info, 7, op, "rowLoss", d.N * d.S);
+  std::vector<int32_t> target_copy;
+  snapshot_if_shared(info, 1, target, target_copy);
   check_targets(info, op, target, d.C, ignore);
   const auto totals = hn::cpu::cross_entropy_forward(logits.data, target.data, weight.data, d.N, d.C, d.S,
                                                      ignore, static_cast<float>(smoothing), lse.data, row_loss.data);
@@ -100,6 +103,8 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   auto grad_row = optional_float_array(info, 4, op, "gradOutput", d.N * d.S);
   const double scale = any_number(info, 5, op, "gradScale");
   auto grad = float_array(info, 9, op, "gradInput", d.N * d.C * d.S);
+  std::vector<int32_t> target_copy;
+  snapshot_if_shared(info, 1, target, target_copy);
   check_targets(info, op, target, d.C, ignore);
   hn::cpu::cross_entropy_backward(logits.data, target.data, weight.data, lse.data, grad_row.data,
                                   static_cast<float>(scale), d.N, d.C, d.S, ignore,
@@ -115,6 +120,8 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   auto target = int_array(info, 1, op, "target", d.N * d.S);
   auto weight = optional_float_array(info, 2, op, "weight", d.C);
   auto row_loss = float_array(info, 5, op, "rowLoss", d.N * d.S);
+  std::vector<int32_t> target_copy;
+  snapshot_if_shared(info, 1, target, target_copy);
   check_targets(info, op, target, d.C, ignore);
   const auto totals = hn::cpu::nll_loss_forward(log_probs.data, target.data, weight.data, d.N, d.C, d.S,
                                                 ignore, row_loss.data);
@@ -130,6 +137,8 @@ Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   auto grad_row = optional_float_array(info, 2, op, "gradOutput", d.N * d.S);
   const double scale = any_number(info, 3, op, "gradScale");
   auto grad = float_array(info, 6, op, "gradInput", d.N * d.C * d.S);
+  std::vector<int32_t> target_copy;
+  snapshot_if_shared(info, 0, target, target_copy);
   check_targets(info, op, target, d.C, ignore);
   hn::cpu::nll_loss_backward(target.data, weight.data, grad_row.data, static_cast<float>(scale), d.N, d.C,
                              d.S, ignore, grad.data);
@@ -184,12 +193,12 @@ Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
-  exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
-  exports.Set("nllLossForward", Napi::Function::New(env, NllLossForward));
-  exports.Set("nllLossBackward", Napi::Function::New(env, NllLossBackward));
-  exports.Set("pointwiseLossForward", Napi::Function::New(env, PointwiseLossForward));
-  exports.Set("pointwiseLossBackward", Napi::Function::New(env, PointwiseLossBackward));
+  export_function<CrossEntropyForward>(env, exports, "crossEntropyForward");
+  export_function<CrossEntropyBackward>(env, exports, "crossEntropyBackward");
+  export_function<NllLossForward>(env, exports, "nllLossForward");
+  export_function<NllLossBackward>(env, exports, "nllLossBackward");
+  export_function<PointwiseLossForward>(env, exports, "pointwiseLossForward");
+  export_function<PointwiseLossBackward>(env, exports, "pointwiseLossBackward");
 }
 
 }  // namespace

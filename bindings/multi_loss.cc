@@ -14,9 +14,19 @@ namespace {
 using hn::cpu::LossKind;
 using hn::cpu::TaskLoss;
 
+// An array read from a task object, kept so that it can be checked again once every field has
+// been read: a field's getter is JS code that could dispose (detach) or shrink an array read
+// before it, leaving the kernel a dangling pointer.
+struct Borrowed {
+  Napi::TypedArray array;
+  size_t length;
+  std::string who;
+};
+
 template <typename T, napi_typedarray_type kType>
 ArrayView<T> field_array(Napi::Env env, Napi::Object task, const char* key, const std::string& who,
-                         int64_t expected, bool optional, const char* type_name) {
+                         int64_t expected, bool optional, const char* type_name,
+                         std::vector<Borrowed>& borrowed) {
   Napi::Value value = task.Get(key);
   if (optional && (value.IsNull() || value.IsUndefined())) return {};
   if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != kType) {
@@ -30,6 +40,7 @@ ArrayView<T> field_array(Napi::Env env, Napi::Object task, const char* key, cons
     throw_range_error(env, "multiTaskLoss", who + "." + key, std::to_string(expected) + " elements",
                       std::to_string(array.ElementLength()) + " elements");
   }
+  borrowed.push_back({array, array.ElementLength(), who + "." + key});
   return {array.Data(), array.ElementLength()};
 }
 
@@ -51,6 +62,13 @@ Napi::Value MultiTaskLoss(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsArray()) throw_type_error(env, "multiTaskLoss", "tasks", "an array of task objects", describe(info[0]));
   auto list = info[0].As<Napi::Array>();
+  // The length of a JS array is not its size in memory (a sparse array may claim 2^32 - 1).
+  constexpr uint32_t kMaxTasks = 1 << 16;
+  if (list.Length() > kMaxTasks) {
+    throw_range_error(env, "multiTaskLoss", "tasks", "at most " + std::to_string(kMaxTasks) + " tasks",
+                      std::to_string(list.Length()) + " entries");
+  }
+  std::vector<Borrowed> borrowed;
   std::vector<TaskLoss> tasks(list.Length());
   std::vector<std::string> names(list.Length());
   for (uint32_t i = 0; i < list.Length(); ++i) {
@@ -66,21 +84,27 @@ Napi::Value MultiTaskLoss(const Napi::CallbackInfo& info) {
     t.N = field_int(env, task, "n", who, 0, INT32_MAX);
     t.C = field_int(env, task, "c", who, 1, INT32_MAX);
     t.S = field_int(env, task, "s", who, 1, INT32_MAX);
-    const int64_t out_n = t.N * t.C * t.S;
-    if (t.N != 0 && out_n / t.N / t.C != t.S) throw_range_error(env, "multiTaskLoss", who + " sizes", "a product below 2^63", "overflow");
-    t.output = field_array<float, napi_float32_array>(env, task, "output", who, out_n, false, "Float32Array").data;
+    // Checked before multiplying: N * C * S of three int32 values can overflow int64.
+    const int64_t out_n = checked_numel(env, "multiTaskLoss", (who + " sizes [n, c, s]").c_str(), {t.N, t.C, t.S});
+    t.output = field_array<float, napi_float32_array>(env, task, "output", who, out_n, false, "Float32Array", borrowed).data;
     if (t.kind == LossKind::CrossEntropy) {
-      t.labels = field_array<int32_t, napi_int32_array>(env, task, "labels", who, t.N * t.S, false, "Int32Array").data;
+      t.labels = field_array<int32_t, napi_int32_array>(env, task, "labels", who, t.N * t.S, false, "Int32Array", borrowed).data;
       t.ignore_index = static_cast<int32_t>(field_int(env, task, "ignoreIndex", who, INT32_MIN, INT32_MAX));
     } else {
       if (t.C != 1) throw_range_error(env, "multiTaskLoss", who + ".c", "1 for a regression loss", std::to_string(t.C));
-      t.target = field_array<float, napi_float32_array>(env, task, "target", who, out_n, false, "Float32Array").data;
+      t.target = field_array<float, napi_float32_array>(env, task, "target", who, out_n, false, "Float32Array", borrowed).data;
     }
-    t.sample_mask = field_array<float, napi_float32_array>(env, task, "mask", who, t.N, true, "Float32Array").data;
-    t.grad = field_array<float, napi_float32_array>(env, task, "grad", who, out_n, true, "Float32Array").data;
+    t.sample_mask = field_array<float, napi_float32_array>(env, task, "mask", who, t.N, true, "Float32Array", borrowed).data;
+    t.grad = field_array<float, napi_float32_array>(env, task, "grad", who, out_n, true, "Float32Array", borrowed).data;
     Napi::Value weight = task.Get("weight");
     if (!weight.IsNumber()) throw_type_error(env, "multiTaskLoss", who + ".weight", "a number", describe(weight));
     t.weight = static_cast<float>(weight.As<Napi::Number>().DoubleValue());
+  }
+  for (const Borrowed& b : borrowed) {
+    if (b.array.ArrayBuffer().IsDetached() || b.array.ElementLength() != b.length) {
+      throw_type_error(env, "multiTaskLoss", b.who, "an array that stays live while the tasks are read",
+                       "one disposed or resized by a getter of a later field");
+    }
   }
   hn::cpu::multi_loss_forward_backward(tasks.data(), static_cast<int>(tasks.size()));
   Napi::Array out = Napi::Array::New(env, tasks.size());
@@ -101,7 +125,7 @@ Napi::Value MultiTaskLoss(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("multiTaskLoss", Napi::Function::New(env, MultiTaskLoss));
+  export_function<MultiTaskLoss>(env, exports, "multiTaskLoss");
 }
 
 }  // namespace

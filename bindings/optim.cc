@@ -110,8 +110,8 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
-  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  export_function<SgdStep>(env, exports, "sgdStep");
+  export_function<AdamStep>(env, exports, "adamStep");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include <napi.h>
 
 #include <string>
+#include <vector>
 
 #include "../native/cpu/pool.h"
 #include "args.h"
@@ -108,7 +109,10 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   auto gy = float_array(info, 0, op, "gradOutput", output_numel(s));
   auto indices = int_array(info, 1, op, "indices", output_numel(s));
   auto gx = float_array(info, 8, op, "gradInput", input_numel(s));
-  // The scatter writes at these positions: never trust them.
+  // The scatter writes at these positions: never trust them (nor let another thread change them
+  // after the check).
+  std::vector<int32_t> indices_copy;
+  snapshot_if_shared(info, 1, indices, indices_copy);
   const int64_t plane = s.in_h * s.in_w;
   for (size_t i = 0; i < indices.length; ++i) {
     if (indices.data[i] < -1 || indices.data[i] >= plane) {
@@ -142,10 +146,10 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("maxPool2dForward", Napi::Function::New(env, MaxPool2dForward));
-  exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward));
-  exports.Set("avgPool2dForward", Napi::Function::New(env, AvgPool2dForward));
-  exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward));
+  export_function<MaxPool2dForward>(env, exports, "maxPool2dForward");
+  export_function<MaxPool2dBackward>(env, exports, "maxPool2dBackward");
+  export_function<AvgPool2dForward>(env, exports, "avgPool2dForward");
+  export_function<AvgPool2dBackward>(env, exports, "avgPool2dBackward");
 }
 
 }  // namespace

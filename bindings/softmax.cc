@@ -50,8 +50,8 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 }
 
 void Register(Napi::Env env, Napi::Object exports) {
-  exports.Set("softmaxForward", Napi::Function::New(env, SoftmaxForward));
-  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  export_function<SoftmaxForward>(env, exports, "softmaxForward");
+  export_function<SoftmaxBackward>(env, exports, "softmaxBackward");
 }
 
 }  // namespace

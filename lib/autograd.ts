@@ -1,6 +1,7 @@
 // The autograd tape: each op's output remembers its inputs and its local chain rule; backward()
 // is a topological sort and a reverse walk (micrograd's idea, on tensors).
 import type { Tensor } from './tensor';
+import { anomalyState, captureScope, checkBackward, checkForward } from './anomaly';
 
 export type Attrs = Readonly<Record<string, unknown>>;
 
@@ -11,6 +12,8 @@ export interface GradNode {
   readonly inputs: readonly Tensor[];
   /** Gradients with respect to each input (null where an input needs none). */
   readonly backward: ((gradOutput: Tensor) => readonly (Tensor | null)[]) | null;
+  /** The modules whose forward was running when the op was recorded (anomaly mode only). */
+  readonly scope?: readonly object[];
 }
 
 let gradEnabled = true;
@@ -74,9 +77,10 @@ export function record(
   inputs: readonly Tensor[],
   backward: (gradOutput: Tensor) => readonly (Tensor | null)[],
 ): Tensor {
+  if (anomalyState.enabled) checkForward(op, output, inputs);
   if (needsGrad(inputs)) {
     output.requiresGrad = true;
-    output.gradFn = { op, attrs, inputs, backward };
+    output.gradFn = anomalyState.enabled ? { op, attrs, inputs, backward, scope: captureScope() } : { op, attrs, inputs, backward };
   } else if (traceDepth > 0) {
     output.gradFn = { op, attrs, inputs, backward: null };
   }
@@ -171,6 +175,7 @@ export function runBackwardMany(
       }
       if (tensor.retainsGrad) storeLeafGrad(tensor, grad);
       const inputGrads = node.backward(grad);
+      if (anomalyState.enabled) checkBackward(node.op, node.scope, node.inputs, inputGrads);
       node.inputs.forEach((input, k) => {
         const g = inputGrads[k];
         if (!g || !input.requiresGrad) return;

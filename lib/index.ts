@@ -4,7 +4,8 @@ export {
 } from './tensor';
 export type { DType, Device, TensorOptions } from './tensor';
 export { noGrad, enableGrad, isGradEnabled } from './autograd';
-export { manualSeed, Generator } from './random';
+export { detectAnomaly, isAnomalyEnabled, AnomalyError } from './anomaly';
+export { manualSeed, Generator, getRngState, setRngState } from './random';
 export { getNumThreads, setNumThreads, cpuFeatures, setForcePortable, cuda } from './runtime';
 export * as F from './functional';
 export { matmul } from './ops/linalg';

@@ -192,3 +192,29 @@ export function manualSeed(seed: number): void {
   }
   defaultGenerator.manualSeed(seed);
 }
+
+/**
+ * The global generator's state, JSON-safe (it goes into a checkpoint record as it is):
+ * [s0, s1, s2, s3] and, when a normal sample is cached, that sample fifth. Like
+ * torch.get_rng_state(): restoring it with setRngState makes dropout, randn and init continue
+ * exactly where they were.
+ * @example hn.save({ model: model.stateDict(), rng: hn.getRngState() }, 'ckpt.safetensors');
+ */
+export function getRngState(): number[] {
+  const [s0, s1, s2, s3, spare] = defaultGenerator.getState();
+  return Number.isNaN(spare) ? [s0, s1, s2, s3] : [s0, s1, s2, s3, spare];
+}
+
+/** Restores what getRngState returned. */
+export function setRngState(state: readonly number[]): void {
+  const op = 'setRngState';
+  if (!Array.isArray(state) || (state.length !== 4 && state.length !== 5)) {
+    throw new TypeError(`${op}: expected state to be the array getRngState() returned (4 or 5 numbers), got ${Array.isArray(state) ? `${state.length} values` : typeof state}`);
+  }
+  state.slice(0, 4).forEach((v, i) => {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new RangeError(`${op}: expected state[${i}] to be a uint32, got ${String(v)}`);
+  });
+  if (state.every((v, i) => i >= 4 || v === 0)) throw new RangeError(`${op}: expected a non-zero generator state, got all zeros`);
+  if (state.length === 5 && !Number.isFinite(state[4])) throw new RangeError(`${op}: expected state[4] (the cached normal sample) to be finite, got ${String(state[4])}`);
+  defaultGenerator.setState([state[0], state[1], state[2], state[3], state.length === 5 ? state[4] : NaN]);
+}

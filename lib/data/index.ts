@@ -5,6 +5,7 @@ export { MNIST_MEAN, MNIST_STD, MNIST_SIZES, mnist, mnistFiles, normalizeMnist }
 export type { Mnist, MnistOptions, MnistSplit } from './mnist';
 export { SEG_THRESHOLD, multiMnist, nearestSourceIndex } from './multi_mnist';
 export type { MultiMnist, MultiMnistOptions } from './multi_mnist';
+export { multiMnistAsync } from './off_thread';
 export { checkArrayDataset } from './dataset';
 export type { ArrayDataset, ShapedArray } from './dataset';
 export { DataLoader } from './dataloader';

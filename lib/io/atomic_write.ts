@@ -8,6 +8,8 @@
  * Any failure before the rename removes the temporary file and leaves the old file untouched.
  * A target that is a symbolic link is replaced by the new file, like `mv` (the link is not followed).
  * An existing target's permission bits are kept.
+ * A writer killed mid-write (SIGKILL, power loss) leaves its temporary file behind; the next write
+ * of the same target removes such files once their process is gone and they are a minute old.
  *
  * Example: writeFileAtomic('model.safetensors', bytes);
  */
@@ -42,6 +44,7 @@ export function writeFileAtomic(path: string, data: Uint8Array | readonly Uint8A
     throw writeError(target, err);
   }
   syncDirectory(dirname(target));
+  ignoreErrors(() => removeOrphanedTemps(target, fs.readdirSync(dirname(target))));
 }
 
 /** Same as writeFileAtomic with fs.promises, so a server's event loop keeps running meanwhile. */
@@ -68,6 +71,7 @@ export async function writeFileAtomicAsync(path: string, data: Uint8Array | read
     throw writeError(target, err);
   }
   await syncDirectoryAsync(dirname(target));
+  await fs.promises.readdir(dirname(target)).then((names) => removeOrphanedTemps(target, names), () => undefined);
 }
 
 function chunksOf(data: Uint8Array | readonly Uint8Array[]): readonly Uint8Array[] {
@@ -77,6 +81,39 @@ function chunksOf(data: Uint8Array | readonly Uint8Array[]): readonly Uint8Array
 /** A unique sibling name; the base is shortened so the name stays under the 255-byte limit. */
 function tempPathFor(target: string): string {
   return join(dirname(target), `.${basename(target).slice(0, 64)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/** A temporary file of a writer that is gone is this old before it is removed (clock skew, NFS). */
+const ORPHAN_AGE_MS = 60_000;
+
+/**
+ * Removes the temporary files of `target` (named by tempPathFor) whose writing process no longer
+ * exists on this machine and that have not been touched for a minute. Best effort: a file that
+ * cannot be checked or removed stays.
+ */
+function removeOrphanedTemps(target: string, names: readonly string[]): void {
+  const prefix = `.${basename(target).slice(0, 64)}.`;
+  const now = Date.now();
+  for (const name of names) {
+    if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
+    const match = /^(\d+)\.[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!match) continue;
+    const pid = Number(match[1]);
+    if (pid === process.pid || processExists(pid)) continue;
+    const file = join(dirname(target), name);
+    ignoreErrors(() => {
+      if (now - fs.statSync(file).mtimeMs >= ORPHAN_AGE_MS) fs.unlinkSync(file);
+    });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, owned by someone else
+  }
 }
 
 function existingMode(stats: fs.Stats | undefined): number | undefined {

@@ -14,3 +14,4 @@ export { BatchNorm2d } from './normalization';
 export type { BatchNorm2dOptions } from './normalization';
 export { Dropout, Dropout2d } from './dropout';
 export * as init from './init';
+export * as utils from './utils';

@@ -19,6 +19,7 @@
 import { Tensor, isTensor, TypedStorage, DType } from '../tensor';
 import { argTypeError, describeValue, shapeString } from '../errors';
 import type { Device } from '../tensor';
+import { scopeForwardsOf } from '../module_scope';
 
 type Kind = 'parameter' | 'buffer' | 'module';
 
@@ -60,6 +61,12 @@ export class Module {
   readonly #buffers = new Map<string, Tensor | null>();
   readonly #nonPersistent = new Set<string>();
   readonly #modules = new Map<string, Module | null>();
+
+  constructor() {
+    // Each class's forward runs inside its module's scope, so anomaly mode can name the module
+    // an op ran in (done once per class; instances get no own properties).
+    scopeForwardsOf(new.target.prototype, Module.prototype);
+  }
 
   /** The computation. Subclasses override it with their own signature. */
   forward(..._inputs: unknown[]): unknown {

@@ -2,6 +2,7 @@
 // graph: its outputs by name, every tensor reached from them in topological order, and the module
 // path each node was recorded in (for node names and error messages).
 import { noGrad, trace } from '../autograd';
+import { wrapForward } from '../module_scope';
 import { describeValue } from '../errors';
 import { Tensor, isTensor } from '../tensor';
 
@@ -83,17 +84,11 @@ function installScopeHooks(modules: readonly [string, ModuleLike][], scopes: Map
   const undo: (() => void)[] = [];
   for (const [path, module] of modules) {
     if (path === '') continue;
-    const hadOwn = Object.prototype.hasOwnProperty.call(module, 'forward');
-    const original = module.forward;
-    module.forward = function scopedForward(this: unknown, ...args: unknown[]): unknown {
-      const result = original.apply(this, args);
+    undo.push(wrapForward(module, (original, self, args) => {
+      const result = original.apply(self, args);
       labelCall(path, args, result, scopes);
       return result;
-    };
-    undo.push(() => {
-      if (hadOwn) module.forward = original;
-      else delete (module as { forward?: unknown }).forward;
-    });
+    }));
   }
   return () => undo.forEach((u) => u());
 }

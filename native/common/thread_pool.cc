@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -17,45 +18,65 @@ class ThreadPool {
   explicit ThreadPool(int n) { resize(n); }
   ~ThreadPool() { stop_workers(); }
 
-  int size() const { return static_cast<int>(workers_.size()) + 1; }
+  int size() const { return size_.load(); }
 
+  // Waits for a kernel in flight (submit_mutex_): several JS threads (worker_threads) share the
+  // pool, and one may resize it while another runs a kernel.
   void resize(int n) {
     n = std::max(1, n);
+    std::lock_guard<std::mutex> submit_lock(submit_mutex_);
     stop_workers();
-    stopping_ = false;
-    for (int i = 0; i < n - 1; ++i) workers_.emplace_back([this] { worker_loop(); });
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = false;
+    }
+    // A thread that cannot start (a process or container thread limit) leaves a smaller pool.
+    try {
+      for (int i = 0; i < n - 1; ++i) workers_.emplace_back([this] { worker_loop(); });
+    } catch (const std::system_error&) {
+    }
+    size_.store(static_cast<int>(workers_.size()) + 1);
   }
 
   // Runs task(i) for i in [0, count); the caller runs tasks too.
   void run(int count, const std::function<void(int)>& task) {
     std::unique_lock<std::mutex> submit_lock(submit_mutex_);
+    uint32_t tag;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       task_ = &task;
       task_count_ = count;
-      next_task_.store(0);
+      tag = static_cast<uint32_t>(++generation_);
       pending_.store(count);
-      ++generation_;
+      next_.store(static_cast<uint64_t>(tag) << 32);
     }
     wake_.notify_all();
-    drain();
+    drain(tag, &task, count);
     std::unique_lock<std::mutex> lock(mutex_);
     done_.wait(lock, [this] { return pending_.load() == 0; });
     task_ = nullptr;
   }
 
  private:
-  void drain() {
+  // Claims and runs task indices of generation `tag` until none is left. The counter carries the
+  // generation in its high half, and an index is claimed by compare-exchange only while that
+  // half matches: a worker that woke for an earlier run and was descheduled can never claim (and
+  // run twice, or count twice) an index of the next run.
+  void drain(uint32_t tag, const std::function<void(int)>* task, int count) {
     const bool was_inside = tls_inside_pool;
     tls_inside_pool = true;
+    uint64_t v = next_.load();
     for (;;) {
-      int i = next_task_.fetch_add(1);
-      if (i >= task_count_) break;
-      (*task_)(i);
+      if (static_cast<uint32_t>(v >> 32) != tag) break;
+      const int i = static_cast<int>(v & 0xffffffffu);
+      if (i >= count) break;
+      if (!next_.compare_exchange_weak(v, v + 1)) continue;  // v now holds the current value
+      (*task)(i);
       if (pending_.fetch_sub(1) == 1) {
         std::lock_guard<std::mutex> lock(mutex_);
         done_.notify_all();
       }
+      v = next_.load();
     }
     tls_inside_pool = was_inside;
   }
@@ -63,14 +84,20 @@ class ThreadPool {
   void worker_loop() {
     uint64_t seen = 0;
     for (;;) {
+      const std::function<void(int)>* task;
+      int count;
+      uint32_t tag;
       {
         std::unique_lock<std::mutex> lock(mutex_);
         wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
         if (stopping_) return;
         seen = generation_;
         if (task_ == nullptr) continue;
+        task = task_;
+        count = task_count_;
+        tag = static_cast<uint32_t>(generation_);
       }
-      drain();
+      drain(tag, task, count);
     }
   }
 
@@ -85,13 +112,14 @@ class ThreadPool {
   }
 
   std::vector<std::thread> workers_;
+  std::atomic<int> size_{1};
   std::mutex submit_mutex_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::condition_variable done_;
   const std::function<void(int)>* task_ = nullptr;
   int task_count_ = 0;
-  std::atomic<int> next_task_{0};
+  std::atomic<uint64_t> next_{0};  // generation tag << 32 | next index to claim
   std::atomic<int> pending_{0};
   uint64_t generation_ = 0;
   bool stopping_ = false;

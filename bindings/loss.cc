@@ -145,29 +145,36 @@ Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-hn::cpu::PointwiseLoss pointwise_kind(const Napi::CallbackInfo& info, const char* op) {
-  return static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
-}
+// What the point-wise losses' forward and backward share:
+// (kind, input, target, weight|null, posWeight|null, beta), every array of input's length n.
+struct PointwiseArgs {
+  hn::cpu::PointwiseLoss kind;
+  ArrayView<float> input, target, weight, pos_weight;
+  int64_t n;
+  float beta;
+};
 
-double beta_arg(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  const double beta = number(info, index, op, "beta");
+PointwiseArgs pointwise_args(const Napi::CallbackInfo& info, const char* op) {
+  PointwiseArgs a;
+  a.kind = static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
+  a.input = float_array(info, 1, op, "input");
+  a.n = static_cast<int64_t>(a.input.length);
+  a.target = float_array(info, 2, op, "target", a.n);
+  a.weight = optional_float_array(info, 3, op, "weight", a.n);
+  a.pos_weight = optional_float_array(info, 4, op, "posWeight", a.n);
+  const double beta = number(info, 5, op, "beta");
   if (beta < 0.0) throw_range_error(info.Env(), op, "beta", "a non-negative number", std::to_string(beta));
-  return beta;
+  a.beta = static_cast<float>(beta);
+  return a;
 }
 
 // (kind, input, target, weight|null, posWeight|null, beta, out|null) -> sum of the losses
 Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info) {
   const char* op = "pointwiseLoss";
-  const auto kind = pointwise_kind(info, op);
-  auto input = float_array(info, 1, op, "input");
-  const auto n = static_cast<int64_t>(input.length);
-  auto target = float_array(info, 2, op, "target", n);
-  auto weight = optional_float_array(info, 3, op, "weight", n);
-  auto pos_weight = optional_float_array(info, 4, op, "posWeight", n);
-  const double beta = beta_arg(info, 5, op);
-  auto out = optional_float_array(info, 6, op, "output", n);
-  const double sum = hn::cpu::pointwise_loss_forward(kind, input.data, target.data, weight.data, pos_weight.data,
-                                                     n, static_cast<float>(beta), out.data);
+  const auto a = pointwise_args(info, op);
+  auto out = optional_float_array(info, 6, op, "output", a.n);
+  const double sum = hn::cpu::pointwise_loss_forward(a.kind, a.input.data, a.target.data, a.weight.data,
+                                                     a.pos_weight.data, a.n, a.beta, out.data);
   return Napi::Number::New(info.Env(), sum);
 }
 
@@ -175,20 +182,14 @@ Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info) {
 //  gradInput|null, gradTarget|null)
 Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
   const char* op = "pointwiseLossBackward";
-  const auto kind = pointwise_kind(info, op);
-  auto input = float_array(info, 1, op, "input");
-  const auto n = static_cast<int64_t>(input.length);
-  auto target = float_array(info, 2, op, "target", n);
-  auto weight = optional_float_array(info, 3, op, "weight", n);
-  auto pos_weight = optional_float_array(info, 4, op, "posWeight", n);
-  const double beta = beta_arg(info, 5, op);
-  auto grad_out = optional_float_array(info, 6, op, "gradOutput", n);
+  const auto a = pointwise_args(info, op);
+  auto grad_out = optional_float_array(info, 6, op, "gradOutput", a.n);
   const double scale = any_number(info, 7, op, "gradScale");
-  auto grad_input = optional_float_array(info, 8, op, "gradInput", n);
-  auto grad_target = optional_float_array(info, 9, op, "gradTarget", n);
-  hn::cpu::pointwise_loss_backward(kind, input.data, target.data, weight.data, pos_weight.data, n,
-                                   static_cast<float>(beta), grad_out.data, static_cast<float>(scale),
-                                   grad_input.data, grad_target.data);
+  auto grad_input = optional_float_array(info, 8, op, "gradInput", a.n);
+  auto grad_target = optional_float_array(info, 9, op, "gradTarget", a.n);
+  hn::cpu::pointwise_loss_backward(a.kind, a.input.data, a.target.data, a.weight.data, a.pos_weight.data,
+                                   a.n, a.beta, grad_out.data, static_cast<float>(scale), grad_input.data,
+                                   grad_target.data);
   return info.Env().Undefined();
 }
 

@@ -51,9 +51,12 @@ double label_smoothing(const Napi::CallbackInfo& info, size_t index, const char*
   return smoothing;
 }
 
-// The kernels index with the targets: each must be a class or the ignore index.
-void check_targets(const Napi::CallbackInfo& info, const char* op, const ArrayView<int32_t>& target,
-                   int64_t C, int32_t ignore) {
+// The kernels index with the targets (argument `index`): each must be a class or the ignore
+// index. Targets in shared memory are first copied into `storage` (which must outlive the kernel
+// call), so that no other thread can change them after the check.
+void check_targets(const Napi::CallbackInfo& info, size_t index, const char* op, ArrayView<int32_t>& target,
+                   std::vector<int32_t>& storage, int64_t C, int32_t ignore) {
+  snapshot_if_shared(info, index, target, storage);
   for (size_t i = 0; i < target.length; ++i) {
     const int32_t t = target.data[i];
     if (t != ignore && (t < 0 || t >= C)) {
@@ -83,8 +86,7 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   auto lse = float_array(info, 6, op, "lse", d.N * d.S);
   auto row_loss = float_array(info, 7, op, "rowLoss", d.N * d.S);
   std::vector<int32_t> target_copy;
-  snapshot_if_shared(info, 1, target, target_copy);
-  check_targets(info, op, target, d.C, ignore);
+  check_targets(info, 1, op, target, target_copy, d.C, ignore);
   const auto totals = hn::cpu::cross_entropy_forward(logits.data, target.data, weight.data, d.N, d.C, d.S,
                                                      ignore, static_cast<float>(smoothing), lse.data, row_loss.data);
   return totals_object(info.Env(), totals);
@@ -104,8 +106,7 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const double scale = any_number(info, 5, op, "gradScale");
   auto grad = float_array(info, 9, op, "gradInput", d.N * d.C * d.S);
   std::vector<int32_t> target_copy;
-  snapshot_if_shared(info, 1, target, target_copy);
-  check_targets(info, op, target, d.C, ignore);
+  check_targets(info, 1, op, target, target_copy, d.C, ignore);
   hn::cpu::cross_entropy_backward(logits.data, target.data, weight.data, lse.data, grad_row.data,
                                   static_cast<float>(scale), d.N, d.C, d.S, ignore,
                                   static_cast<float>(smoothing), grad.data);
@@ -121,8 +122,7 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
   auto weight = optional_float_array(info, 2, op, "weight", d.C);
   auto row_loss = float_array(info, 5, op, "rowLoss", d.N * d.S);
   std::vector<int32_t> target_copy;
-  snapshot_if_shared(info, 1, target, target_copy);
-  check_targets(info, op, target, d.C, ignore);
+  check_targets(info, 1, op, target, target_copy, d.C, ignore);
   const auto totals = hn::cpu::nll_loss_forward(log_probs.data, target.data, weight.data, d.N, d.C, d.S,
                                                 ignore, row_loss.data);
   return totals_object(info.Env(), totals);
@@ -138,8 +138,7 @@ Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   const double scale = any_number(info, 3, op, "gradScale");
   auto grad = float_array(info, 6, op, "gradInput", d.N * d.C * d.S);
   std::vector<int32_t> target_copy;
-  snapshot_if_shared(info, 0, target, target_copy);
-  check_targets(info, op, target, d.C, ignore);
+  check_targets(info, 0, op, target, target_copy, d.C, ignore);
   hn::cpu::nll_loss_backward(target.data, weight.data, grad_row.data, static_cast<float>(scale), d.N, d.C,
                              d.S, ignore, grad.data);
   return info.Env().Undefined();

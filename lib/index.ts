@@ -20,3 +20,5 @@ export { save, saveAsync, load, loadAsync, loadWithMetadata, loadWithMetadataAsy
 export type { CheckpointRecord, CheckpointValue, SaveOptions, LoadedCheckpoint } from './io/checkpoint';
 export { encodeSafetensors, decodeSafetensors, SafetensorsError } from './io/safetensors';
 export * as mtl from './mtl';
+export * as models from './models';
+export * as train from './train';

@@ -266,9 +266,11 @@ Plan make_plan(const KernelConfig& cfg, int64_t M, int64_t N, int64_t K, int thr
   if (p.row_items) {
     const int64_t mc_panels = std::max<int64_t>(1, cfg.mc / p.MR);
     int64_t blocks = ceil_div(p.m_panels, mc_panels);
-    // A multiple of the thread count, of at least 4 panels each where M allows.
-    if (threads > 1) blocks = std::min(round_up(blocks, threads), std::max<int64_t>(
-                                           threads, p.m_panels / 4));
+    if (threads > 1) {
+      // A multiple of the thread count, of at least 4 panels each where M allows.
+      const int64_t most = std::max<int64_t>(threads, p.m_panels / 4);
+      blocks = std::min(round_up(blocks, threads), most);
+    }
     p.items_per_stage = std::max<int64_t>(1, blocks);
   } else {
     p.items_per_stage = std::min(n_panels, int64_t{4} * threads);

@@ -236,6 +236,54 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     }
   });
 
+  it('nn.Sequential fusions (relu+maxPool, in-place relu without grad) match the modules run one by one', () => {
+    const { nn } = hn;
+    hn.manualSeed(seed);
+    const net = new nn.Sequential(
+      new nn.Conv2d(3, 8, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(2),
+      new nn.Conv2d(8, 6, 3, { padding: 1 }), new nn.ReLU(), new nn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true }),
+      new nn.ConvTranspose2d(6, 5, 2, { stride: 2 }), new nn.ReLU(), new nn.Flatten(), new nn.Linear(5 * 12 * 12, 7), new nn.ReLU(),
+    );
+    const steps = [...net];
+    const x = randomArray(2 * 3 * 23 * 23, -1, 1);
+    const run = (fused: boolean): Float32Array[] => {
+      for (const p of net.parameters()) p.grad = null;
+      const input = hn.tensor(x, { shape: [2, 3, 23, 23], requiresGrad: true });
+      let y: hn.Tensor = input;
+      if (fused) y = net.forward(input);
+      else for (const m of steps) y = m.forward(y) as hn.Tensor;
+      // The fused graph really holds the fused nodes.
+      const ops: string[] = [];
+      const walk = (t: hn.Tensor): void => {
+        if (!t.gradFn) return;
+        ops.push(t.gradFn.op);
+        t.gradFn.inputs.forEach(walk);
+      };
+      walk(y);
+      expect(ops.filter((o) => o === 'reluMaxPool2d').length).toBe(fused ? 2 : 0);
+      const g = hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.sin(i)), { shape: [...y.shape] });
+      y.backward(g);
+      return [y.data as Float32Array, input.grad!.data as Float32Array, ...[...net.parameters()].map((p) => p.grad!.data as Float32Array)];
+    };
+    const fused = run(true);
+    const plain = run(false);
+    expect(fused.length).toBe(plain.length);
+    fused.forEach((a, i) => expect(maxAbsDiff(a, plain[i]), `tensor ${i}`).toBe(0));
+    // Inference: in-place relu after each layer; the caller's input is left alone.
+    const input = hn.tensor(x, { shape: [2, 3, 23, 23] });
+    const before = Float32Array.from(input.data as Float32Array);
+    const inferred = hn.noGrad(() => net.forward(input)).data as Float32Array;
+    let manual: hn.Tensor = input;
+    hn.noGrad(() => { for (const m of steps) manual = m.forward(manual) as hn.Tensor; });
+    expect(maxAbsDiff(inferred, manual.data as Float32Array)).toBe(0);
+    expect(maxAbsDiff(input.data as Float32Array, before)).toBe(0);
+    // A ReLU first sees the caller's tensor: not fused in place.
+    const reluFirst = new nn.Sequential(new nn.ReLU(), new nn.Linear(4, 2));
+    const v = hn.tensor(Float32Array.from([-1, 2, -3, 4]), { shape: [1, 4] });
+    hn.noGrad(() => reluFirst.forward(v));
+    expect(Array.from(v.data)).toEqual([-1, 2, -3, 4]);
+  });
+
   it('the addon keeps freed tensor memory for reuse (glibc malloc thresholds), unless turned off', () => {
     const policy = (addon.memoryPolicy as () => { mallocTuned: boolean; mmapThreshold: number; trimThreshold: number })();
     const userSet = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].some((k) => process.env[k] !== undefined)

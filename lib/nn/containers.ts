@@ -1,8 +1,20 @@
 // Containers: Sequential (children named '0', '1', ...; forward chains them), ModuleList (an
 // indexed list of children, no forward) and ModuleDict (children by key, in insertion order).
-import type { Tensor } from '../tensor';
+import { Tensor, isTensor } from '../tensor';
 import { argRangeError, argTypeError, describeValue } from '../errors';
+import { isGradEnabled, isTracing } from '../autograd';
+import { reluInPlace } from '../ops/elementwise';
+import { reluMaxPool2d } from '../ops/pool';
 import { Module } from './module';
+import { ReLU } from './activation';
+import { MaxPool2d } from './pooling';
+import { Conv2d, ConvTranspose2d } from './conv';
+import { Linear } from './linear';
+
+// An instance of exactly this class (not a subclass) whose forward is the class's own.
+function isExactly(m: Module, cls: abstract new (...args: never[]) => Module): boolean {
+  return Object.getPrototypeOf(m) === cls.prototype && !Object.prototype.hasOwnProperty.call(m, 'forward');
+}
 
 function checkModule(op: string, arg: string, value: unknown): Module {
   if (!(value instanceof Module)) throw argTypeError(op, arg, 'a Module', describeValue(value));
@@ -111,8 +123,38 @@ export class Sequential extends Module {
   override forward(input: Tensor): Tensor;
   override forward(input: unknown): unknown;
   override forward(input: unknown): unknown {
+    const steps = this.steps();
+    // Fusions (as an inference engine's graph optimiser would do), never while tracing for
+    // ONNX export, and only over modules of exactly these classes with their own forward:
+    // - ReLU then MaxPool2d: pool first, relu on the pooled quarter (F.reluMaxPool2d; same
+    //   values and gradients), the full-size relu output never exists;
+    // - with grad disabled, Conv2d/ConvTranspose2d/Linear then ReLU: relu in place on the
+    //   layer's fresh output, which nothing else holds.
+    const fuse = !isTracing();
     let x = input;
-    for (const m of this.steps()) x = (m.forward as (v: unknown) => unknown).call(m, x);
+    for (let i = 0; i < steps.length; i++) {
+      const m = steps[i];
+      const next = steps[i + 1];
+      if (fuse && next && isTensor(x) && x.device === 'cpu' && x.dtype === 'float32') {
+        if (isExactly(m, ReLU) && isExactly(next, MaxPool2d)) {
+          const { kernelSize, stride, padding, dilation, ceilMode } = next as MaxPool2d;
+          x = reluMaxPool2d(x, { kernelSize, stride, padding, dilation, ceilMode });
+          i++;
+          continue;
+        }
+        if (!isGradEnabled() && isExactly(next, ReLU) && (isExactly(m, Conv2d) || isExactly(m, ConvTranspose2d) || isExactly(m, Linear))) {
+          const y = (m.forward as (v: unknown) => unknown).call(m, x);
+          if (isTensor(y) && y !== x && y.device === 'cpu') {
+            x = reluInPlace(y);
+            i++;
+            continue;
+          }
+          x = y;
+          continue;
+        }
+      }
+      x = (m.forward as (v: unknown) => unknown).call(m, x);
+    }
     return x;
   }
 

@@ -343,6 +343,19 @@ const maxPool2d: Converter = (ctx) => {
   spatial(ctx, (x, y) => emit(ctx, 'MaxPool', [x], attributes, [y]));
 };
 
+/**
+ * relu then max pool, fused by nn.Sequential outside tracing (F.reluMaxPool2d computes the pool
+ * first; the two commute): MaxPool followed by Relu.
+ */
+const reluMaxPool2d: Converter = (ctx) => {
+  checkInputCount(ctx, [1]);
+  const attributes = { ...poolCommon(ctx), dilations: attr.ints(pairAttr(ctx, 'dilation', [1, 1])) };
+  spatial(ctx, (x, y) => {
+    const pooled = emit(ctx, 'MaxPool', [x], attributes, [temp(ctx, 'maxPool2d')]);
+    emit(ctx, 'Relu', [pooled], {}, [y]);
+  });
+};
+
 /** Output size of one spatial dim with ceil_mode off (every window starts and ends inside the padded input). */
 function floorSize(size: number, k: number, s: number, p: number): number {
   return Math.floor((size + 2 * p - k) / s) + 1;
@@ -442,6 +455,7 @@ export const converters: Readonly<Record<string, Converter>> = {
   conv2d,
   convTranspose2d,
   maxPool2d,
+  reluMaxPool2d,
   avgPool2d,
   batchNorm2d: batchNorm,
   batchNorm1d: batchNorm,

@@ -150,6 +150,15 @@ export const log = (x: Tensor): Tensor => unary('log', 'log', x);
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', 'sqrt', x);
 export const abs = (x: Tensor): Tensor => unary('abs', 'abs', x);
 export const relu = (x: Tensor): Tensor => unary('relu', 'relu', x);
+
+/**
+ * @internal relu over x's own memory, no autograd: for a fresh intermediate that nothing else
+ * can see (nn.Sequential, grad disabled, right after a layer that allocated it). Returns x.
+ */
+export function reluInPlace(x: Tensor): Tensor {
+  kernels('relu', x).unaryForward(Unary.relu, x.buffer('relu', 'input'), x.buffer('relu', 'input'), 0);
+  return x;
+}
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', 'sigmoid', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', 'tanh', x);
 export const reciprocal = (x: Tensor): Tensor => unary('reciprocal', 'reciprocal', x);

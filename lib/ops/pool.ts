@@ -121,6 +121,41 @@ export function maxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
   });
 }
 
+interface ReluBindings {
+  unaryForward(kind: number, x: KernelBuffer, y: KernelBuffer, scalar: number): void;
+  unaryBackward(kind: number, x: KernelBuffer, y: KernelBuffer, gradOutput: KernelBuffer, gradInput: KernelBuffer, scalar: number): void;
+}
+const RELU = 5; // Unary.relu of ./elementwise
+
+/**
+ * maxPool2d(relu(x)) computed as relu(maxPool2d(x)): max commutes with the non-decreasing relu,
+ * so the relu runs on the pooled tensor (a quarter of the elements for 2x2 windows) and the
+ * full-size relu output is never materialised. Gradients are those of the unfused pair: the
+ * output gradient, masked where the output is not positive (relu's rule), goes to each window's
+ * argmax (where the unfused relu output ties at 0 the mask is 0 as well). CPU tensors;
+ * nn.Sequential uses it for a ReLU followed by a MaxPool2d (never while tracing for export).
+ */
+export function reluMaxPool2d(x: Tensor, options: MaxPool2dOptions): Tensor {
+  const op = 'maxPool2d';
+  const g = geometry(op, x, options, options?.dilation);
+  if (x.device !== 'cpu') throw argTypeError('reluMaxPool2d', 'input', 'a CPU tensor', `a tensor on ${x.device}`);
+  const relu = bindings<ReluBindings>();
+  const out = Tensor.uninitialized(g.outShape);
+  const indices = Tensor.empty(g.outShape, 'int32');
+  native.maxPool2dForward(x.buffer(op, 'input'), g.dims, g.kernelSize, g.stride, g.padding, g.dilation, g.ceilMode,
+    out.buffer(), indices.intBuffer());
+  relu.unaryForward(RELU, out.buffer(), out.buffer(), 0);
+  const attrs = { kernelSize: g.kernelSize, stride: g.stride, padding: g.padding, dilation: g.dilation, ceilMode: g.ceilMode };
+  return record(out, 'reluMaxPool2d', attrs, [x], (grad) => {
+    const masked = Tensor.uninitialized(out.shape);
+    relu.unaryBackward(RELU, out.buffer(), out.buffer(), grad.buffer(op, 'gradOutput'), masked.buffer(), 0);
+    const gx = Tensor.uninitialized(x.shape);
+    native.maxPool2dBackward(masked.buffer(), indices.intBuffer(), g.dims, g.kernelSize, g.stride, g.padding, g.dilation,
+      g.ceilMode, gx.buffer());
+    return [gx];
+  });
+}
+
 /**
  * Mean over each window. countIncludePad divides by the window size clipped to the padded input
  * (otherwise by the number of input elements in it); divisorOverride replaces both.

@@ -26,6 +26,9 @@ bool detect_avx512() {
 #endif
 }
 
+// Largest kernel (kH*kW) taken by the direct kernels.
+constexpr int64_t kMaxTaps = 81;
+
 // The input gradient as a direct convolution computes in_h*in_w outputs where the true work
 // has out_h*out_w: allowed up to this ratio.
 constexpr double kMaxBackwardDataOverhead = 1.3;
@@ -142,7 +145,12 @@ bool conv2d_direct512_applies(const Conv2dParams& p) {
   if (p.stride_h != 1 || p.stride_w != 1 || p.dilation_h != 1 || p.dilation_w != 1 || p.groups != 1) {
     return false;
   }
-  return p.batch >= 1 && p.out_h >= 1 && p.out_w >= 1 && p.pad_h >= 0 && p.pad_w >= 0;
+  if (p.batch < 1 || p.out_h < 1 || p.out_w < 1 || p.pad_h < 0 || p.pad_w < 0) return false;
+  // A 1x1 unpadded convolution needs no im2col already (x is SGEMM's operand as it is). Huge
+  // kernels or paddings past the kernel (whose padded copy would be mostly zeros) stay on the
+  // general path too.
+  if (p.kernel_h == 1 && p.kernel_w == 1 && p.pad_h == 0 && p.pad_w == 0) return false;
+  return p.kernel_h * p.kernel_w <= kMaxTaps && p.pad_h < p.kernel_h && p.pad_w < p.kernel_w;
 }
 
 void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,

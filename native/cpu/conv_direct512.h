@@ -25,7 +25,9 @@ bool has_avx512();
 void set_conv_direct512_enabled(bool enabled);
 bool conv_direct512_enabled();
 
-// True when conv2d_direct512_forward handles p: stride 1, no dilation, one group, AVX-512.
+// True when conv2d_direct512_forward handles p: stride 1, no dilation, one group, AVX-512, a
+// kernel of at most 81 taps, padding smaller than the kernel, and not 1x1 unpadded (which
+// needs no im2col on the SGEMM path either).
 bool conv2d_direct512_applies(const Conv2dParams& p);
 
 // y = conv(x, w) + bias (bias may be nullptr), for conv2d_direct512_applies(p).

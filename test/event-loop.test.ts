@@ -38,7 +38,7 @@ function timed<T>(blocks: number[], fn: () => T): T {
 }
 
 describe('event loop', () => {
-  it('a 50 ms timer is never late by more than one training step during async training with checkpoints', async () => {
+  it('a 50 ms timer is never late by more than one training step (W2, batch 256) during async training with checkpoints', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hn-loop-'));
     const file = path.join(dir, 'ckpt.safetensors');
     const model = buildW2(1);
@@ -54,7 +54,7 @@ describe('event loop', () => {
         // included) before the next one. (A step started from the poll phase would be followed
         // by the next step in the same iteration's check phase.)
         await yieldToLoop();
-        timed(stepMs, () => w2Step(model, wopt, syntheticBatch(gen, 64)));
+        timed(stepMs, () => w2Step(model, wopt, syntheticBatch(gen, 256)));
         if (step % 10 === 0) {
           const state = { model: model.stateDict(), optimizer: wopt.optimizer.stateDict() as unknown as hn.CheckpointValue, step };
           let pending!: Promise<void>;
@@ -77,8 +77,8 @@ describe('event loop', () => {
       + `save/load sync slices <= ${Math.max(...otherMs).toFixed(1)} ms; 50 ms timer fired ${probe.lateness.length} times, worst ${worst.toFixed(1)} ms late`);
     // The timer kept firing all along (once per loop turn at least, when steps outlast 50 ms) ...
     expect(probe.lateness.length).toBeGreaterThan(Math.min(elapsed / 50, stepMs.length) / 2);
-    // ... and was never later than one step (plus 20 ms for timer granularity, GC and a busy machine).
-    expect(worst).toBeLessThan(longestStep + 20);
+    // ... and was never later than one step (plus 30 ms for timer granularity, GC and a busy machine).
+    expect(worst).toBeLessThan(longestStep + 30);
   }, 60_000);
 
   it('control: the same steps without yielding hold the timer back for the whole loop', async () => {
@@ -87,11 +87,13 @@ describe('event loop', () => {
     const gen = new hn.Generator(2);
     const stepMs: number[] = [];
     const probe = latencyProbe();
-    for (let step = 0; step < 10; step++) timed(stepMs, () => w2Step(model, wopt, syntheticBatch(gen, 64)));
+    const t0 = performance.now();
+    // Steps back to back for at least 200 ms, never yielding.
+    while (performance.now() - t0 < 200) timed(stepMs, () => w2Step(model, wopt, syntheticBatch(gen, 256)));
+    const total = performance.now() - t0;
     await new Promise((r) => setTimeout(r, 60));
     probe.stop();
-    const total = stepMs.reduce((a, b) => a + b, 0);
-    // The first tick could only come after all ten steps: late by about their sum minus 50 ms.
+    // The first tick could only come after all of them: late by about their sum minus 50 ms.
     expect(probe.lateness[0]).toBeGreaterThan(Math.max(...stepMs));
     expect(probe.lateness[0]).toBeGreaterThan(total - 50 - 5);
   }, 60_000);

@@ -142,6 +142,9 @@ const TEMPLATES = {
   setNumThreads: () => [2],
   cpuFeatures: () => [],
   memoryPolicy: () => [],
+  convDirectStatus: () => [],
+  setConvDirect: () => [true],
+  setConvDirect512: () => [true],
   setForcePortable: () => [random() < 0.5],
   detachBuffer: () => [new ArrayBuffer(16)],
   cudaDeviceCount: () => [],
@@ -421,6 +424,9 @@ function call(name, args, kind) {
     // Keep later calls fast and their results comparable.
     if (name === 'setNumThreads') addon.setNumThreads(defaultThreads);
     if (name === 'setForcePortable' && random() < 0.5) addon.setForcePortable(false);
+    if ((name === 'setConvDirect' || name === 'setConvDirect512') && random() < 0.5) {
+      try { addon[name](true); } catch { /* a build without that path */ }
+    }
   }
 }
 

@@ -284,6 +284,41 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     expect(Array.from(v.data)).toEqual([-1, 2, -3, 4]);
   });
 
+  it('fused per-pixel cross-entropy (vectorised exp, one exp per element) against a float64 reference', () => {
+    const N = 3, C = 11, H = 5, W = 7, S = H * W;
+    const logits = randomArray(N * C * S, -30, 30);
+    // Wide logits, a -Infinity logit (probability 0), a row far below its max (exp underflows).
+    logits[5] = -Infinity;
+    logits[2 * S + 3] = -200;
+    const labels = Int32Array.from({ length: N * S }, (_, i) => (i * 7) % C);
+    labels[4] = -100; // ignored
+    const out = hn.tensor(logits, { shape: [N, C, H, W], requiresGrad: true });
+    const target = hn.tensor(labels, { shape: [N, H, W] });
+    const spec = hn.mtl.normalizeTasks('test', { seg: { loss: 'crossEntropy', weight: 0.5 } }).seg;
+    const { losses, grads } = hn.mtl.fusedMultiTaskLoss('test', ['seg'], [spec], [out], [target], [0.5]);
+    let loss = 0, count = 0;
+    const grad = new Float64Array(N * C * S);
+    for (let n = 0; n < N; n++) {
+      for (let p = 0; p < S; p++) {
+        const y = labels[n * S + p];
+        if (y === -100) continue;
+        count++;
+        let m = -Infinity;
+        for (let c = 0; c < C; c++) m = Math.max(m, logits[(n * C + c) * S + p]);
+        let sum = 0;
+        for (let c = 0; c < C; c++) sum += Math.exp(logits[(n * C + c) * S + p] - m);
+        loss += Math.log(sum) + m - logits[(n * C + y) * S + p];
+        for (let c = 0; c < C; c++) grad[(n * C + c) * S + p] = Math.exp(logits[(n * C + c) * S + p] - m) / sum - (c === y ? 1 : 0);
+      }
+    }
+    expect(Math.abs(losses[0] - loss / count) / (loss / count)).toBeLessThan(1e-5);
+    const g = grads[0].data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < g.length; i++) worst = Math.max(worst, Math.abs(g[i] - (0.5 / count) * grad[i]));
+    // Probabilities within ~1e-6 of float64, scaled by weight / count.
+    expect(worst).toBeLessThan((0.5 / count) * 2e-6);
+  });
+
   it('the addon keeps freed tensor memory for reuse (glibc malloc thresholds), unless turned off', () => {
     const policy = (addon.memoryPolicy as () => { mallocTuned: boolean; mmapThreshold: number; trimThreshold: number })();
     const userSet = ['MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_'].some((k) => process.env[k] !== undefined)

@@ -117,7 +117,8 @@ export function fusedMultiTaskLoss(
       if (!isTensor(mask)) throw argTypeError(op, `masks.${name}`, 'a float32 tensor [N]', describeValue(mask));
       if (mask.ndim !== 1 || mask.shape[0] !== N) throw argRangeError(op, `masks.${name}`, `shape [${N}]`, `shape ${shapeString(mask.shape)}`);
     }
-    const grad = withGrad ? Tensor.empty(out.shape, 'float32', device) : null;
+    // The kernel writes every element (0 where a sample is masked or a position ignored).
+    const grad = withGrad ? Tensor.uninitialized(out.shape, device) : null;
     if (grad) grads.push(grad);
     return {
       name,

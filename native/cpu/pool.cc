@@ -106,6 +106,32 @@ void max_pool2d_2x2_plane(const float* xp, float* yp, int32_t* ip, const Pool2dS
   }
 }
 
+// The gradient of the 2x2/stride-2 pool written in one pass, no memset first: each window's
+// four inputs get the output gradient at the argmax and 0 elsewhere; rows and columns past the
+// last window get 0. (An index outside its window cannot come from max_pool2d_2x2_plane.)
+void max_pool2d_2x2_backward_plane(const float* gy, const int32_t* ip, float* gx, const Pool2dShape& s) {
+  const int64_t in_w = s.in_w, out_w = s.out_w;
+  for (int64_t oh = 0; oh < s.out_h; ++oh) {
+    float* r0 = gx + 2 * oh * in_w;
+    float* r1 = r0 + in_w;
+    const float* gr = gy + oh * out_w;
+    const int32_t* ir = ip + oh * out_w;
+    const int32_t base = static_cast<int32_t>(2 * oh * in_w);
+    const int32_t w = static_cast<int32_t>(in_w);
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      const int32_t c = base + 2 * static_cast<int32_t>(ow);
+      const int32_t i = ir[ow];
+      const float g = gr[ow];
+      r0[2 * ow] = i == c ? g : 0.0f;
+      r0[2 * ow + 1] = i == c + 1 ? g : 0.0f;
+      r1[2 * ow] = i == c + w ? g : 0.0f;
+      r1[2 * ow + 1] = i == c + w + 1 ? g : 0.0f;
+    }
+    for (int64_t col = 2 * out_w; col < in_w; ++col) r0[col] = r1[col] = 0.0f;
+  }
+  for (int64_t row = 2 * s.out_h; row < s.in_h; ++row) std::memset(gx + row * in_w, 0, sizeof(float) * in_w);
+}
+
 }  // namespace
 
 void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2dShape& s) {
@@ -151,6 +177,14 @@ void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2d
 void max_pool2d_backward(const float* grad_y, const int32_t* indices, float* grad_x,
                          const Pool2dShape& s) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  if (is_plain_2x2(s)) {
+    parallel_for(s.planes, plane_grain(s), [&](int64_t p0, int64_t p1) {
+      for (int64_t p = p0; p < p1; ++p) {
+        max_pool2d_2x2_backward_plane(grad_y + p * out_plane, indices + p * out_plane, grad_x + p * in_plane, s);
+      }
+    });
+    return;
+  }
   parallel_for(s.planes, plane_grain(s), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
       float* gx = grad_x + p * in_plane;

@@ -188,6 +188,9 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
         [3, 1, 10, 28, 5, 0], [2, 10, 20, 12, 5, 0], [2, 3, 7, 9, 3, 1], [1, 5, 13, 17, 3, 1],
         [2, 2, 32, 31, 5, 2], [1, 4, 11, 16, 2, 'same'], [3, 1, 1, 1, 1, 0], [1, 7, 9, 40, 3, 0],
         [2, 16, 40, 8, 3, 1], [1, 9, 25, 7, 3, 1], [2, 3, 64, 13, 3, 1],
+        // Small planes with >= 32 output channels (or input channels, for the input gradient):
+        // the channel-vectorised kernel, rows of 1..12 positions, a partial 32-channel block.
+        [1, 9, 33, 10, 3, 1], [2, 40, 36, 6, 3, 1], [3, 5, 64, 5, 5, 2], [1, 2, 45, 13, 1, 0],
         // Large images: the weight gradient takes the batch in several rounds of images.
         [3, 48, 4, 120, 3, 1],
       ];

@@ -70,6 +70,23 @@ struct BlockArgs {
 void block_co8(const BlockArgs& a);
 void block_co12(const BlockArgs& a);
 
+// Channel-vectorised variant for small output planes (K3's 8x8), where the flattened tiles would
+// spend a third of their lanes on junk columns and rounding: a tile is P output positions x 32
+// output channels (two zmm per position; the P positions consecutive in one output row), each
+// tap broadcasts one input value per position against two weight vectors, and the tile is
+// stored position-major into tmp [positions][32].
+struct ChannelArgs {
+  const float* xp;       // padded image [cin][plane_stride], row stride `row`
+  int64_t plane_stride;
+  int64_t row;
+  int64_t cin, kh, kw;
+  const float* w;        // [cin][kh*kw][32] for this block of 32 output channels
+  const float* bias;     // 32 initial values
+  int64_t out_h, out_w;
+  float* tmp;            // [out_h * out_w][32]
+};
+void channel_block(const ChannelArgs& a);
+
 // Weight gradient tile: sums[c][t] += sum over images g < images and positions q < positions of
 // dy[g][c][q] * x[g][off[t] + q], for 4 channels c and 4 rows t of the (ci, tap) matrix.
 // dy: image g's 4 channels at dy + g * dy_image + c * positions (positions a multiple of 16);

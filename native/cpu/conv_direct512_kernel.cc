@@ -53,6 +53,66 @@ void block(const BlockArgs& a) {
 void block_co8(const BlockArgs& a) { block<8, 3>(a); }
 void block_co12(const BlockArgs& a) { block<12, 2>(a); }
 
+namespace {
+
+// P consecutive output positions (oh, ow0 .. ow0 + P - 1) of one row: acc[p][v] = bias[16v..]
+// + sum over taps of x[ci][oh + i][ow0 + p + j] * w[ci][i][j][16v..]. The P broadcasts of a tap
+// read one row of the padded plane at constant offsets.
+template <int P>
+void channel_tile(const ChannelArgs& a, int64_t oh, int64_t ow0) {
+  __m512 acc[P][2];
+  const __m512 b0 = _mm512_loadu_ps(a.bias), b1 = _mm512_loadu_ps(a.bias + 16);
+  for (int p = 0; p < P; ++p) {
+    acc[p][0] = b0;
+    acc[p][1] = b1;
+  }
+  const int64_t taps = a.kh * a.kw;
+  for (int64_t ci = 0; ci < a.cin; ++ci) {
+    const float* xc = a.xp + ci * a.plane_stride + oh * a.row + ow0;
+    const float* wc = a.w + ci * taps * 32;
+    for (int64_t i = 0; i < a.kh; ++i) {
+      for (int64_t j = 0; j < a.kw; ++j) {
+        const float* wt = wc + (i * a.kw + j) * 32;
+        const __m512 w0 = _mm512_loadu_ps(wt), w1 = _mm512_loadu_ps(wt + 16);
+        const float* xr = xc + i * a.row + j;
+        for (int p = 0; p < P; ++p) {
+          const __m512 xv = _mm512_set1_ps(xr[p]);
+          acc[p][0] = _mm512_fmadd_ps(xv, w0, acc[p][0]);
+          acc[p][1] = _mm512_fmadd_ps(xv, w1, acc[p][1]);
+        }
+      }
+    }
+  }
+  float* out = a.tmp + (oh * a.out_w + ow0) * 32;
+  for (int p = 0; p < P; ++p) {
+    _mm512_storeu_ps(out + p * 32, acc[p][0]);
+    _mm512_storeu_ps(out + p * 32 + 16, acc[p][1]);
+  }
+}
+
+}  // namespace
+
+void channel_block(const ChannelArgs& a) {
+  for (int64_t oh = 0; oh < a.out_h; ++oh) {
+    int64_t ow0 = 0;
+    for (; ow0 + 12 <= a.out_w; ow0 += 12) channel_tile<12>(a, oh, ow0);
+    switch (a.out_w - ow0) {
+      case 11: channel_tile<11>(a, oh, ow0); break;
+      case 10: channel_tile<10>(a, oh, ow0); break;
+      case 9: channel_tile<9>(a, oh, ow0); break;
+      case 8: channel_tile<8>(a, oh, ow0); break;
+      case 7: channel_tile<7>(a, oh, ow0); break;
+      case 6: channel_tile<6>(a, oh, ow0); break;
+      case 5: channel_tile<5>(a, oh, ow0); break;
+      case 4: channel_tile<4>(a, oh, ow0); break;
+      case 3: channel_tile<3>(a, oh, ow0); break;
+      case 2: channel_tile<2>(a, oh, ow0); break;
+      case 1: channel_tile<1>(a, oh, ow0); break;
+      default: break;
+    }
+  }
+}
+
 void weight_tile(const WeightTileArgs& a) {
   __m512 acc[4][4];
   for (int c = 0; c < 4; ++c) {

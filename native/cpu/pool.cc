@@ -118,14 +118,20 @@ void max_pool2d_2x2_backward_plane(const float* gy, const int32_t* ip, float* gx
     const int32_t* ir = ip + oh * out_w;
     const int32_t base = static_cast<int32_t>(2 * oh * in_w);
     const int32_t w = static_cast<int32_t>(in_w);
+    // Each input row in its own loop of pairs: the stores stay contiguous and vectorise.
     for (int64_t ow = 0; ow < out_w; ++ow) {
       const int32_t c = base + 2 * static_cast<int32_t>(ow);
       const int32_t i = ir[ow];
       const float g = gr[ow];
       r0[2 * ow] = i == c ? g : 0.0f;
       r0[2 * ow + 1] = i == c + 1 ? g : 0.0f;
-      r1[2 * ow] = i == c + w ? g : 0.0f;
-      r1[2 * ow + 1] = i == c + w + 1 ? g : 0.0f;
+    }
+    for (int64_t ow = 0; ow < out_w; ++ow) {
+      const int32_t c = base + w + 2 * static_cast<int32_t>(ow);
+      const int32_t i = ir[ow];
+      const float g = gr[ow];
+      r1[2 * ow] = i == c ? g : 0.0f;
+      r1[2 * ow + 1] = i == c + 1 ? g : 0.0f;
     }
     for (int64_t col = 2 * out_w; col < in_w; ++col) r0[col] = r1[col] = 0.0f;
   }

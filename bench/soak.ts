@@ -22,6 +22,8 @@ export interface SoakSample {
   /** RSS and heap + external right after a full GC (what is really still held). */
   rssAfterGc: number;
   liveAfterGc: number;
+  /** Memory V8 has committed for its heap after GC (the young generation grows under load). */
+  heapTotalAfterGc: number;
   loss: number;
   stepsPerSecond: number;
 }
@@ -44,6 +46,8 @@ export interface SoakResult {
   rssAfterGcGrowth: number;
   /** Heap + external after GC, end minus baseline, in bytes. */
   liveGrowthBytes: number;
+  /** V8's committed heap after GC, end minus baseline, in bytes (part of the RSS growth). */
+  heapTotalGrowthBytes: number;
   firstLoss: number;
   lastLoss: number;
 }
@@ -85,7 +89,8 @@ export function soak(options: SoakOptions): SoakResult {
       const after = process.memoryUsage();
       const sample: SoakSample = {
         step, rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers,
-        rssAfterGc: after.rss, liveAfterGc: after.heapUsed + after.external, loss: lastLoss, stepsPerSecond: every / seconds,
+        rssAfterGc: after.rss, liveAfterGc: after.heapUsed + after.external, heapTotalAfterGc: after.heapTotal,
+        loss: lastLoss, stepsPerSecond: every / seconds,
       };
       samples.push(sample);
       options.onSample?.(sample);
@@ -99,6 +104,7 @@ export function soak(options: SoakOptions): SoakResult {
     rssGrowth: (end.rss - base.rss) / base.rss,
     rssAfterGcGrowth: (end.rssAfterGc - base.rssAfterGc) / base.rssAfterGc,
     liveGrowthBytes: end.liveAfterGc - base.liveAfterGc,
+    heapTotalGrowthBytes: end.heapTotalAfterGc - base.heapTotalAfterGc,
     firstLoss,
     lastLoss,
   };
@@ -123,14 +129,15 @@ function main(): void {
   const policy = typeof addon.memoryPolicy === 'function' ? (addon.memoryPolicy() as { mallocTuned: boolean; trimThreshold: number }) : null;
   const malloc = policy ? (policy.mallocTuned ? `malloc tuned (trim threshold ${policy.trimThreshold / 2 ** 20} MiB)` : 'malloc untuned') : 'malloc default';
   console.log(`soak: W2 LeNet, hn.mtl WeightedOptimizer + Adam, batch ${batch}, ${steps} steps, ${hn.getNumThreads()} threads, ${malloc}, Node ${process.version}`);
-  console.log('    step   rss MB  heap MB   ext MB    ab MB | after GC: rss MB  live MB |  loss  steps/s');
+  console.log('    step   rss MB  heap MB   ext MB    ab MB | after GC: rss MB  live MB  v8 heap MB |  loss  steps/s');
   const result = soak({
     steps, batch, every, baselineStep,
-    onSample: (s) => console.log(`${String(s.step).padStart(8)} ${mb(s.rss)} ${mb(s.heapUsed)} ${mb(s.external)} ${mb(s.arrayBuffers)} |        ${mb(s.rssAfterGc)} ${mb(s.liveAfterGc)} | ${s.loss.toFixed(3).padStart(5)} ${s.stepsPerSecond.toFixed(1).padStart(8)}`),
+    onSample: (s) => console.log(`${String(s.step).padStart(8)} ${mb(s.rss)} ${mb(s.heapUsed)} ${mb(s.external)} ${mb(s.arrayBuffers)} |        ${mb(s.rssAfterGc)} ${mb(s.liveAfterGc)}    ${mb(s.heapTotalAfterGc)} | ${s.loss.toFixed(3).padStart(5)} ${s.stepsPerSecond.toFixed(1).padStart(8)}`),
   });
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
   console.log(`RSS growth from step ${baselineStep} to ${steps}: ${pct(result.rssGrowth)} sampled, ${pct(result.rssAfterGcGrowth)} after GC; `
-    + `heap + external after GC: ${(result.liveGrowthBytes / 2 ** 20).toFixed(2)} MB; loss ${result.firstLoss.toFixed(3)} -> ${result.lastLoss.toFixed(3)}`);
+    + `heap + external after GC: ${(result.liveGrowthBytes / 2 ** 20).toFixed(2)} MB; V8's committed heap: ${(result.heapTotalGrowthBytes / 2 ** 20).toFixed(1)} MB `
+    + `(its young generation grows with the allocation rate; \`node --min-semi-space-size=16\` starts it at full size); loss ${result.firstLoss.toFixed(3)} -> ${result.lastLoss.toFixed(3)}`);
   const ok = result.rssGrowth < 0.05;
   // Live memory (V8 heap + external, after a full GC) tells a leak from memory malloc keeps.
   const liveFlat = result.liveGrowthBytes < 4 * 2 ** 20;

@@ -85,6 +85,15 @@ void pad_image(const Conv2dParams& p, const Geometry& g, const float* x_n, float
 // Scratch owned by the calling thread (allocated there, so std::bad_alloc reaches the binding).
 thread_local std::vector<float> tls_scratch;
 
+// A one-off huge convolution should not pin its scratch for the life of the thread: above
+// 64 MiB it is released when the call ends.
+struct TrimOnExit {
+  std::vector<float>& scratch;
+  ~TrimOnExit() {
+    if (scratch.capacity() > (size_t{16} << 20)) std::vector<float>().swap(scratch);
+  }
+};
+
 std::atomic<bool> g_direct_enabled{true};
 
 }  // namespace
@@ -110,6 +119,7 @@ bool conv2d_direct_applies(const Conv2dParams& p) {
 
 void conv2d_direct_forward(const Conv2dParams& p, const float* x, const float* w,
                            const float* bias, float* y) {
+  TrimOnExit trim{tls_scratch};
 #if defined(HN_HAVE_AVX2)
   const Geometry g = geometry_of(p);
   const int64_t taps = p.kernel_h * p.kernel_w;

@@ -222,6 +222,15 @@ void forward_channels(const Conv2dParams& p, const float* x, const float* w, con
 
 // Scratch owned by the calling thread (allocated there, so std::bad_alloc reaches the binding).
 thread_local std::vector<float> tls_scratch;
+
+// A one-off huge convolution should not pin its scratch for the life of the thread: above
+// 64 MiB it is released when the call ends.
+struct TrimOnExit {
+  std::vector<float>& scratch;
+  ~TrimOnExit() {
+    if (scratch.capacity() > (size_t{16} << 20)) std::vector<float>().swap(scratch);
+  }
+};
 thread_local std::vector<float> tls_flipped;
 
 std::atomic<bool> g_enabled{true};
@@ -251,6 +260,7 @@ bool conv2d_direct512_applies(const Conv2dParams& p) {
 
 void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,
                               const float* bias, float* y) {
+  TrimOnExit trim{tls_scratch};
   if (use_channel_layout(p)) return forward_channels(p, x, w, bias, y, tls_scratch);
   const Layout l = layout_of(p);
   const int64_t taps = p.kernel_h * p.kernel_w;
@@ -320,12 +330,14 @@ bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, cons
       for (int64_t t = 0; t < taps; ++t) dst[t] = src[taps - 1 - t];
     }
   }
+  TrimOnExit trim{tls_flipped};
   conv2d_direct512_forward(q, dy, tls_flipped.data(), init, dx);
   return true;
 }
 
 void conv2d_direct512_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
                                       float* dw) {
+  TrimOnExit trim{tls_scratch};
   const int64_t taps = p.kernel_h * p.kernel_w;
   const int64_t S = p.out_w + p.kernel_w - 1;
   const int64_t rows = p.out_h + p.kernel_h - 1;

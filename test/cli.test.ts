@@ -37,7 +37,7 @@ describe('hydranet --help', () => {
     ['train', ['--config <file>', '--preset <name>', '--tasks <list>', '--loss-weights <list>', '--weighting <name>', '--optimizer <name>',
       '--lr <x>', '--epochs <n>', '--batch-size <n>', '--threads <n>', '--seed <n>', '--out <dir>', '--resume <path>']],
     ['eval', ['<runDir>', '--checkpoint <file>', '--json']],
-    ['export', ['<runDir>', '--opset <n>', '--no-check']],
+    ['export', ['<target>', '--model <config>', '--opset <n>', '--no-check']],
     ['bench', ['--model <name>', '--batch-size <n>', '--steps <n>']],
     ['reproduce', ['<table>', '--epochs <n>', '--methods <list>', '--doc <file>']],
   ])('%s --help shows its options', async (command, options) => {
@@ -154,6 +154,18 @@ describe('hydranet train on a slice', () => {
     expect(code).toBe(0);
     expect(out).toMatch(/opset 17.*-> OK/);
     expect(fs.statSync(file).size).toBeGreaterThan(1000);
+  });
+
+  it('export takes a checkpoint file with --model <config>, and says when --model is missing', async () => {
+    const checkpoint = path.join(runDir, 'best.safetensors');
+    const file = path.join(tmp, 'from-checkpoint.onnx');
+    const { code, out } = await run('export', checkpoint, '--model', path.join(runDir, 'config.json'), '--out', file);
+    expect(code).toBe(0);
+    expect(out).toMatch(/-> OK/);
+    expect(fs.statSync(file).size).toBeGreaterThan(1000);
+    const missing = await run('export', checkpoint);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(/--model: a checkpoint file needs the training config/);
   });
 
   it('resumes from the run folder and continues to more epochs', async () => {

@@ -1,26 +1,45 @@
-// `hydranet export <runDir>`: the run's checkpoint as an ONNX file (dynamic batch), checked in
-// onnxruntime-node on test images unless --no-check.
+// `hydranet export <runDir>` or `hydranet export <checkpoint> --model <config>`: a checkpoint as
+// an ONNX file (dynamic batch), checked in onnxruntime-node on test images unless --no-check.
 import type { Output } from './progress';
+import * as fs from 'fs';
 import * as path from 'path';
 import { exportModel } from '../onnx/export';
 import { Tensor } from '../tensor';
-import { ConfigError } from './config';
+import { ConfigError, TrainConfig, resolveConfig } from './config';
 import { DATASETS } from './datasets';
 import { OnnxCheck, exportAndCheck } from './onnx_check';
-import { loadRunModel, readRunConfig } from './run_folder';
-import { ONNX_FILE } from './train_command';
+import { loadModel, readRunConfig } from './run_folder';
+import { BEST_FILE, ONNX_FILE } from './train_command';
 
 export interface ExportCommandOptions {
   checkpoint?: string;
+  /** With a checkpoint file as the target: the training config (JSON file or preset name) that built it. */
+  model?: string;
   out?: string;
   opset?: number;
   check?: boolean;
 }
 
-export async function runExport(runDir: string, options: ExportCommandOptions, out: Output = process.stdout): Promise<OnnxCheck | null> {
-  const config = readRunConfig(runDir);
-  const { model, file: checkpoint } = loadRunModel(runDir, config, options.checkpoint);
-  const file = options.out ?? path.join(runDir, ONNX_FILE);
+/** A run folder (its config.json and best checkpoint), or a checkpoint file plus --model. */
+function resolveTarget(target: string, options: ExportCommandOptions): { config: TrainConfig; checkpoint: string; defaultOut: string } {
+  if (fs.existsSync(target) && fs.statSync(target).isDirectory()) {
+    if (options.model !== undefined) throw new ConfigError('--model: only with a checkpoint file; a run folder has its own config.json');
+    return { config: readRunConfig(target), checkpoint: options.checkpoint ?? path.join(target, BEST_FILE), defaultOut: path.join(target, ONNX_FILE) };
+  }
+  if (!fs.existsSync(target)) throw new ConfigError(`export: no run folder or checkpoint file at ${target}`);
+  if (options.checkpoint !== undefined) throw new ConfigError('--checkpoint: only with a run folder; the checkpoint file is the argument');
+  if (options.model === undefined) {
+    throw new ConfigError(`--model: a checkpoint file needs the training config that built it (a JSON config file or a preset name such as 'demo'), e.g. hydranet export ${target} --model config.json`);
+  }
+  const isFile = fs.existsSync(options.model);
+  const config = resolveConfig(isFile ? { file: options.model } : { preset: options.model });
+  return { config, checkpoint: target, defaultOut: target.replace(/\.safetensors$/, '') + '.onnx' };
+}
+
+export async function runExport(target: string, options: ExportCommandOptions, out: Output = process.stdout): Promise<OnnxCheck | null> {
+  const { config, checkpoint: source, defaultOut } = resolveTarget(target, options);
+  const { model, file: checkpoint } = loadModel(config, source);
+  const file = options.out ?? defaultOut;
   const info = DATASETS[config.dataset];
   if (options.opset !== undefined && (!Number.isInteger(options.opset) || options.opset < 13 || options.opset > 21)) {
     throw new ConfigError(`opset: expected an integer from 13 to 21, got ${JSON.stringify(options.opset)}`);

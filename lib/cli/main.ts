@@ -170,16 +170,17 @@ Precedence: preset < config file < flags.`)
     });
 
   program.command('export')
-    .description("write a run's checkpoint as ONNX and check it in onnxruntime-node")
-    .argument('<runDir>', 'a run folder written by `hydranet train`')
-    .option('--checkpoint <file>', 'weights to export (default <runDir>/best.safetensors)')
-    .option('-o, --out <file>', 'ONNX file (default <runDir>/model.onnx)')
+    .description('write a checkpoint as ONNX and check it in onnxruntime-node')
+    .argument('<target>', 'a run folder written by `hydranet train`, or a checkpoint file (.safetensors) with --model')
+    .option('--model <config>', 'with a checkpoint file: the training config that built it (JSON file or preset name)')
+    .option('--checkpoint <file>', 'with a run folder: weights to export (default <runDir>/best.safetensors)')
+    .option('-o, --out <file>', 'ONNX file (default <runDir>/model.onnx, or the checkpoint name with .onnx)')
     .option('--opset <n>', 'ONNX opset, 13 to 21 (default 13)', positiveInt('--opset'))
     .option('--no-check', 'skip the onnxruntime comparison')
     .action(async (runDir: string, opts: Record<string, unknown>) => {
       const { runExport } = await import('./export_command');
       const check = await runExport(runDir, {
-        checkpoint: opts.checkpoint as string | undefined, out: opts.out as string | undefined, opset: opts.opset as number | undefined, check: opts.check !== false,
+        checkpoint: opts.checkpoint as string | undefined, model: opts.model as string | undefined, out: opts.out as string | undefined, opset: opts.opset as number | undefined, check: opts.check !== false,
       }, out);
       if (check && !check.passed) state.code = 1;
     });

@@ -18,7 +18,11 @@ export function readRunConfig(runDir: string): TrainConfig {
 
 /** The run's model with weights from `checkpoint` (default: the run's best.safetensors). */
 export function loadRunModel(runDir: string, config: TrainConfig, checkpoint?: string): { model: MultiTaskModel; file: string } {
-  const file = checkpoint ?? path.join(runDir, BEST_FILE);
+  return loadModel(config, checkpoint ?? path.join(runDir, BEST_FILE));
+}
+
+/** The model `config` describes, with the weights of a checkpoint file (state dict or training state). */
+export function loadModel(config: TrainConfig, file: string): { model: MultiTaskModel; file: string } {
   if (!fs.existsSync(file)) throw new ConfigError(`checkpoint not found: ${file}`);
   const model = buildModel(config);
   let weights = load<Record<string, unknown>>(file);
@@ -27,7 +31,7 @@ export function loadRunModel(runDir: string, config: TrainConfig, checkpoint?: s
   try {
     model.loadStateDict(weights as Record<string, Tensor>);
   } catch (error) {
-    throw new ConfigError(`checkpoint ${file} does not fit the run's model: ${(error as Error).message}`);
+    throw new ConfigError(`checkpoint ${file} does not fit the configured model: ${(error as Error).message}`);
   }
   model.eval();
   return { model, file };

@@ -37,8 +37,8 @@ void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float
 // dx = conv2d backward data for p (plus init[c] on every element of channel c of dx when init
 // is given): the stride-1 input gradient is the convolution of dy padded by kH - 1 - pad with
 // the kernels flipped and the channel roles swapped. Returns false (doing nothing) unless that
-// convolution is direct512-eligible and costs at most a little more than the true work (a
-// small padding makes the padded dy larger than dy).
+// convolution is direct512-eligible and costs at most 2.5x the true work (a small padding
+// makes the padded dy larger than dy).
 bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, const float* w,
                                     const float* init, float* dx);
 

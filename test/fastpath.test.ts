@@ -191,6 +191,8 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
         // Small planes with >= 32 output channels (or input channels, for the input gradient):
         // the channel-vectorised kernel, rows of 1..12 positions, a partial 32-channel block.
         [1, 9, 33, 10, 3, 1], [2, 40, 36, 6, 3, 1], [3, 5, 64, 5, 5, 2], [1, 2, 45, 13, 1, 0],
+        // Rows much narrower than a 16-lane vector: one vector's masked stores span 2-4 rows.
+        [2, 3, 5, 3, 3, 1], [1, 2, 7, 2, 2, 0], [2, 4, 9, 4, 2, 'same'],
         // Large images: the weight gradient takes the batch in several rounds of images.
         [3, 48, 4, 120, 3, 1],
       ];

@@ -101,9 +101,9 @@ void pack(const Conv2dParams& p, const Layout& l, const float* w, const float* b
   }
 }
 
-// Block b of image n: the register tiles into tmp, then the valid columns into y.
+// Block b of image n: the register tiles, stored into y.
 void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const float* wp,
-               const float* bp, int64_t n, int64_t b, float* tmp, float* y) {
+               const float* bp, int64_t n, int64_t b, float* y) {
   BlockArgs a;
   a.xp = xp;
   a.plane_stride = l.plane_stride;
@@ -113,21 +113,15 @@ void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const fl
   a.kw = p.kernel_w;
   a.w = wp + b * p.in_channels * p.kernel_h * p.kernel_w * l.co;
   a.bias = bp + b * l.co;
-  a.out = tmp;
   a.out_stride = l.out_stride;
+  a.y = y + (n * p.out_channels + b * l.co) * p.out_h * p.out_w;
+  a.out_h = p.out_h;
+  a.out_w = p.out_w;
+  a.valid = static_cast<int>(std::min<int64_t>(l.co, p.out_channels - b * l.co));
   if (l.co == 8) {
     direct512_detail::block_co8(a);
   } else {
     direct512_detail::block_co12(a);
-  }
-  const int64_t plane = p.out_h * p.out_w;
-  const int64_t valid = std::min<int64_t>(l.co, p.out_channels - b * l.co);
-  for (int64_t c = 0; c < valid; ++c) {
-    float* dst = y + (n * p.out_channels + b * l.co + c) * plane;
-    const float* src = tmp + c * l.out_stride;
-    for (int64_t oh = 0; oh < p.out_h; ++oh) {
-      copy_row(dst + oh * p.out_w, src + oh * l.row, p.out_w);
-    }
   }
 }
 
@@ -274,18 +268,15 @@ void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float
   const int64_t w_floats = l.blocks * p.in_channels * taps * l.co;
   const int64_t b_floats = l.blocks * l.co;
   const int64_t image_floats = p.in_channels * l.plane_stride;
-  const int64_t tmp_floats = l.co * l.out_stride;
   const int64_t threads = num_threads();
   const bool image_parallel = threads > 1 && p.batch >= 2 * threads;
-  // Image-parallel: a padded image and a tile buffer per thread slot. Otherwise one padded
-  // image at a time and a tile buffer per channel block (blocks run in parallel).
+  // Image-parallel: a padded image per thread slot. Otherwise one padded image at a time, its
+  // channel blocks in parallel. The tiles store straight into y.
   const int64_t slots = image_parallel ? threads : 1;
-  const int64_t tmps = image_parallel ? threads : l.blocks;
-  tls_scratch.resize(static_cast<size_t>(w_floats + b_floats + slots * image_floats + tmps * tmp_floats));
+  tls_scratch.resize(static_cast<size_t>(w_floats + b_floats + slots * image_floats));
   float* wp = tls_scratch.data();
   float* bp = wp + w_floats;
   float* images = bp + b_floats;
-  float* tiles = images + slots * image_floats;
   pack(p, l, w, bias, wp, bp);
   const int64_t in_image = p.in_channels * p.in_h * p.in_w;
 
@@ -294,10 +285,9 @@ void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float
     parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
       for (int64_t s = s0; s < s1; ++s) {
         float* xp = images + s * image_floats;
-        float* tmp = tiles + s * tmp_floats;
         for (int64_t n = next.fetch_add(1); n < p.batch; n = next.fetch_add(1)) {
           pad_image(p, l, x + n * in_image, xp);
-          for (int64_t b = 0; b < l.blocks; ++b) run_block(p, l, xp, wp, bp, n, b, tmp, y);
+          for (int64_t b = 0; b < l.blocks; ++b) run_block(p, l, xp, wp, bp, n, b, y);
         }
       }
     });
@@ -306,7 +296,7 @@ void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float
   for (int64_t n = 0; n < p.batch; ++n) {
     pad_image(p, l, x + n * in_image, images);
     parallel_for(l.blocks, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) run_block(p, l, images, wp, bp, n, b, tiles + b * tmp_floats, y);
+      for (int64_t b = b0; b < b1; ++b) run_block(p, l, images, wp, bp, n, b, y);
     });
   }
 }

@@ -62,8 +62,12 @@ struct BlockArgs {
   int64_t cin, kh, kw;
   const float* w;        // this block's packed weights [cin][kh*kw][co]
   const float* bias;     // this block's co initial values
-  float* out;            // [co][out_stride] flattened positions q = oh*S + ow
   int64_t out_stride;    // positions computed: out_h*S rounded up to the tile width
+  // The tile's vectors go straight into y with masked stores: lane l of the vector at q holds
+  // position q + l, i.e. (oh, ow) = divmod(q + l, S); lanes with ow >= out_w are dropped.
+  float* y;              // output channel co0 of this image, [valid][out_h][out_w]
+  int64_t out_h, out_w;
+  int valid;             // channels of the block below cout
 };
 
 // Tiles of co = 8 channels x 48 positions, or co = 12 x 32 (conv_direct512_kernel.cc).

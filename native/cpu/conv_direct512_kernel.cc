@@ -38,8 +38,24 @@ void tile(const BlockArgs& a, int64_t q0) {
       }
     }
   }
-  for (int c = 0; c < CO; ++c) {
-    for (int v = 0; v < NV; ++v) _mm512_storeu_ps(a.out + c * a.out_stride + q0 + 16 * v, acc[c][v]);
+  // Each vector covers one or more output-row segments (S columns each, the first out_w of
+  // them real): one masked store per segment and channel, straight into y.
+  const int64_t plane = a.out_h * a.out_w;
+  for (int v = 0; v < NV; ++v) {
+    const int64_t q = q0 + 16 * v;
+    int64_t r = q / a.row, col = q % a.row;
+    for (int lane = 0; lane < 16 && r < a.out_h; ++r, col = 0) {
+      const int64_t seg = a.row - col < 16 - lane ? a.row - col : 16 - lane;
+      const int64_t real = a.out_w - col < seg ? a.out_w - col : seg;
+      if (real > 0) {
+        const __mmask16 mask = static_cast<__mmask16>(((1u << real) - 1u) << lane);
+        const int64_t offset = r * a.out_w + col - lane;
+        for (int c = 0; c < CO; ++c) {
+          if (c < a.valid) _mm512_mask_storeu_ps(a.y + c * plane + offset, mask, acc[c][v]);
+        }
+      }
+      lane += static_cast<int>(seg);
+    }
   }
 }
 

@@ -146,3 +146,42 @@ describe('fused multi-task loss', () => {
     expect(() => normalizeTasks('test', { a: { loss: 'mse', weight: -1 } })).toThrow(/tasks.a.weight/);
   });
 });
+
+describe('fused multi-task loss against the unfused hn.F losses', () => {
+  it('losses and gradients agree to 1e-5 for every loss kind (per-pixel CE with ignoreIndex included)', () => {
+    const F = hn.F;
+    const N = 5;
+    const cls = randomLogits([N, 7]);
+    const clsY = randomLabels([N], 7);
+    const seg = randomLogits([N, 4, 5, 6]);
+    const segY = randomLabels([N, 5, 6], 4, 255);
+    const mse = randomLogits([N, 3], 1);
+    const mseY = randomLogits([N, 3], 1);
+    const l1 = randomLogits([N, 2, 2], 1);
+    const l1Y = randomLogits([N, 2, 2], 1);
+    const bce = randomLogits([N, 4], 4);
+    const bceY = hn.rand([N, 4]);
+    const outputs = [cls, seg, mse, l1, bce];
+    const targets = [clsY, segY, mseY, l1Y, bceY];
+    const weights = [1.5, 0.5, 2, 1, 0.75];
+    const tasks = normalizeTasks('test', {
+      cls: { loss: 'crossEntropy' }, seg: { loss: 'crossEntropy', ignoreIndex: 255 }, mse: { loss: 'mse' }, l1: { loss: 'l1' }, bce: { loss: 'bceWithLogits' },
+    });
+    const names = Object.keys(tasks);
+    const fused = fusedMultiTaskLoss('test', names, names.map((n) => tasks[n]), outputs, targets, weights);
+    const unfused = [
+      (x: hn.Tensor) => F.crossEntropy(x, clsY),
+      (x: hn.Tensor) => F.crossEntropy(x, segY, { ignoreIndex: 255 }),
+      (x: hn.Tensor) => F.mseLoss(x, mseY),
+      (x: hn.Tensor) => F.l1Loss(x, l1Y),
+      (x: hn.Tensor) => F.binaryCrossEntropyWithLogits(x, bceY),
+    ];
+    unfused.forEach((loss, t) => {
+      const x = outputs[t].detach().requiresGrad_(true);
+      const value = loss(x).mul(weights[t]);
+      value.backward();
+      expect(Math.abs(fused.losses[t] * weights[t] - value.item()), names[t]).toBeLessThan(1e-5 * Math.max(1, Math.abs(value.item())));
+      expect(maxAbsDiff(fused.grads[t].data, x.grad!.data), names[t]).toBeLessThan(1e-5);
+    });
+  });
+});

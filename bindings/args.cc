@@ -177,4 +177,32 @@ int64_t checked_numel(Napi::Env env, const char* op, const char* arg,
   return n;
 }
 
+double number_in_range(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
+                       double lo, double hi, bool hi_inclusive) {
+  const double v = number(info, index, op, arg);
+  if (v < lo || (hi_inclusive ? v > hi : v >= hi)) {
+    throw_range_error(info.Env(), op, arg,
+                      "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          (hi_inclusive ? "]" : ")"),
+                      describe(info[index]));
+  }
+  return v;
+}
+
+void check_strided_length(Napi::Env env, const char* op, const char* arg, int64_t length,
+                          const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
+  // Largest element offset reachable, + 1 (0 for an empty shape).
+  int64_t needed = 1;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) {
+      needed = 0;
+      break;
+    }
+    needed += (shape[d] - 1) * strides[d];
+  }
+  if (length < needed) {
+    throw_range_error(env, op, arg, "at least " + std::to_string(needed) + " elements", std::to_string(length));
+  }
+}
+
 }  // namespace hn::bindings

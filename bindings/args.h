@@ -55,6 +55,15 @@ std::vector<int64_t> int_list(const Napi::CallbackInfo& info, size_t index, cons
 void snapshot_if_shared(const Napi::CallbackInfo& info, size_t index, ArrayView<int32_t>& view,
                         std::vector<int32_t>& storage);
 
+// A number in [lo, hi] (or [lo, hi) when !hi_inclusive).
+double number_in_range(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
+                       double lo, double hi, bool hi_inclusive);
+
+// Throws a RangeError unless `length` elements cover every offset reachable over `shape` with
+// `strides` (a broadcast operand: stride 0 on its broadcast dims).
+void check_strided_length(Napi::Env env, const char* op, const char* arg, int64_t length,
+                          const std::vector<int64_t>& shape, const std::vector<int64_t>& strides);
+
 // Product of dims with overflow detection; throws RangeError above 2^40 elements.
 int64_t checked_numel(Napi::Env env, const char* op, const char* arg,
                       const std::vector<int64_t>& dims);

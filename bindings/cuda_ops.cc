@@ -332,15 +332,6 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 
 // ---- Element-wise ------------------------------------------------------------------------------------
 
-int64_t extent(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
-  int64_t last = 0;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return 0;
-    last += (shape[d] - 1) * strides[d];
-  }
-  return last + 1;
-}
-
 // (kind, a, aStrides, b, bStrides, out, shape)
 Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
   const char* op = "binaryForward";
@@ -351,8 +342,8 @@ Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
   if (as.size() != shape.size() || bs.size() != shape.size()) throw_range_error(info.Env(), op, "strides", std::to_string(shape.size()) + " entries", "other");
   const int64_t n = checked_numel(info.Env(), op, "shape", shape);
   DeviceArgs args(info, op);
-  if (args.length(1, "a") < extent(shape, as)) throw_range_error(info.Env(), op, "a", "at least " + std::to_string(extent(shape, as)) + " elements", std::to_string(args.length(1, "a")));
-  if (args.length(3, "b") < extent(shape, bs)) throw_range_error(info.Env(), op, "b", "at least " + std::to_string(extent(shape, bs)) + " elements", std::to_string(args.length(3, "b")));
+  check_strided_length(info.Env(), op, "a", args.length(1, "a"), shape, as);
+  check_strided_length(info.Env(), op, "b", args.length(3, "b"), shape, bs);
   float* a = args.floats(1, "a");
   float* b = args.floats(3, "b");
   float* out = args.floats(5, "out", n);
@@ -621,16 +612,6 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
 
 // ---- Optimizers ----------------------------------------------------------------------------------------
 
-double in_range(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg, double lo, double hi,
-                bool hi_inclusive) {
-  const double v = number(info, index, op, arg);
-  if (v < lo || (hi_inclusive ? v > hi : v >= hi)) {
-    throw_range_error(info.Env(), op, arg, "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) + (hi_inclusive ? "]" : ")"),
-                      describe(info[index]));
-  }
-  return v;
-}
-
 constexpr double kHuge = 1e300;
 
 // (param, grad, momentumBuffer|null, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
@@ -643,10 +624,10 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   float* grad = args.floats(1, "grad", n);
   float* buffer = args.optional_floats(2, "momentumBuffer", n);
   hn::cpu::SgdOptions o;
-  o.lr = in_range(info, 3, op, "lr", 0, kHuge, true);
-  o.momentum = in_range(info, 4, op, "momentum", 0, kHuge, true);
+  o.lr = number_in_range(info, 3, op, "lr", 0, kHuge, true);
+  o.momentum = number_in_range(info, 4, op, "momentum", 0, kHuge, true);
   o.dampening = number(info, 5, op, "dampening");
-  o.weight_decay = in_range(info, 6, op, "weightDecay", 0, kHuge, true);
+  o.weight_decay = number_in_range(info, 6, op, "weightDecay", 0, kHuge, true);
   o.nesterov = boolean(info, 7, op, "nesterov");
   o.maximize = boolean(info, 8, op, "maximize");
   o.first_step = boolean(info, 9, op, "firstStep");
@@ -668,11 +649,11 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   float* v = args.floats(3, "expAvgSq", n);
   float* vmax = args.optional_floats(4, "maxExpAvgSq", n);
   hn::cpu::AdamOptions o;
-  o.lr = in_range(info, 5, op, "lr", 0, kHuge, true);
-  o.beta1 = in_range(info, 6, op, "beta1", 0, 1, false);
-  o.beta2 = in_range(info, 7, op, "beta2", 0, 1, false);
-  o.eps = in_range(info, 8, op, "eps", 0, kHuge, true);
-  o.weight_decay = in_range(info, 9, op, "weightDecay", 0, kHuge, true);
+  o.lr = number_in_range(info, 5, op, "lr", 0, kHuge, true);
+  o.beta1 = number_in_range(info, 6, op, "beta1", 0, 1, false);
+  o.beta2 = number_in_range(info, 7, op, "beta2", 0, 1, false);
+  o.eps = number_in_range(info, 8, op, "eps", 0, kHuge, true);
+  o.weight_decay = number_in_range(info, 9, op, "weightDecay", 0, kHuge, true);
   o.decoupled_weight_decay = boolean(info, 10, op, "decoupledWeightDecay");
   o.amsgrad = boolean(info, 11, op, "amsgrad");
   o.maximize = boolean(info, 12, op, "maximize");

@@ -10,16 +10,6 @@ namespace {
 
 using hn::cpu::kMaxDims;
 
-// Largest element offset reachable with these strides, + 1 (0 for an empty shape).
-int64_t extent(const std::vector<int64_t>& shape, const std::vector<int64_t>& strides) {
-  int64_t last = 0;
-  for (size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return 0;
-    last += (shape[d] - 1) * strides[d];
-  }
-  return last + 1;
-}
-
 Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
   const char* op = "binaryForward";
   const auto kind = integer(info, 0, op, "kind", 0, 5);
@@ -34,12 +24,8 @@ Napi::Value BinaryForward(const Napi::CallbackInfo& info) {
   auto a = float_array(info, 1, op, "a");
   auto b = float_array(info, 3, op, "b");
   auto out = float_array(info, 5, op, "out", n);
-  if (static_cast<int64_t>(a.length) < extent(shape, a_strides)) {
-    throw_range_error(info.Env(), op, "a", "at least " + std::to_string(extent(shape, a_strides)) + " elements", std::to_string(a.length));
-  }
-  if (static_cast<int64_t>(b.length) < extent(shape, b_strides)) {
-    throw_range_error(info.Env(), op, "b", "at least " + std::to_string(extent(shape, b_strides)) + " elements", std::to_string(b.length));
-  }
+  check_strided_length(info.Env(), op, "a", static_cast<int64_t>(a.length), shape, a_strides);
+  check_strided_length(info.Env(), op, "b", static_cast<int64_t>(b.length), shape, b_strides);
   if (n == 0) return info.Env().Undefined();
   hn::cpu::binary_forward(static_cast<hn::cpu::BinaryKind>(kind), a.data, a_strides.data(), b.data,
                           b_strides.data(), out.data, shape.data(), static_cast<int>(shape.size()));

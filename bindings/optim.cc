@@ -33,18 +33,6 @@ void check_disjoint(Napi::Env env, const char* op, const std::vector<NamedRange>
   }
 }
 
-double in_range(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
-                double lo, double hi, bool hi_inclusive) {
-  const double v = number(info, index, op, arg);
-  if (v < lo || (hi_inclusive ? v > hi : v >= hi)) {
-    throw_range_error(info.Env(), op, arg,
-                      "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          (hi_inclusive ? "]" : ")"),
-                      describe(info[index]));
-  }
-  return v;
-}
-
 constexpr double kHuge = 1e300;
 
 // sgdStep(param, grad, momentumBuffer | null, lr, momentum, dampening, weightDecay, nesterov,
@@ -57,10 +45,10 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   auto grad = float_array(info, 1, op, "grad", n);
   auto buffer = optional_float_array(info, 2, op, "momentumBuffer", n);
   hn::cpu::SgdOptions o;
-  o.lr = in_range(info, 3, op, "lr", 0, kHuge, true);
-  o.momentum = in_range(info, 4, op, "momentum", 0, kHuge, true);
+  o.lr = number_in_range(info, 3, op, "lr", 0, kHuge, true);
+  o.momentum = number_in_range(info, 4, op, "momentum", 0, kHuge, true);
   o.dampening = number(info, 5, op, "dampening");
-  o.weight_decay = in_range(info, 6, op, "weightDecay", 0, kHuge, true);
+  o.weight_decay = number_in_range(info, 6, op, "weightDecay", 0, kHuge, true);
   o.nesterov = boolean(info, 7, op, "nesterov");
   o.maximize = boolean(info, 8, op, "maximize");
   o.first_step = boolean(info, 9, op, "firstStep");
@@ -86,11 +74,11 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   auto exp_avg_sq = float_array(info, 3, op, "expAvgSq", n);
   auto max_exp_avg_sq = optional_float_array(info, 4, op, "maxExpAvgSq", n);
   hn::cpu::AdamOptions o;
-  o.lr = in_range(info, 5, op, "lr", 0, kHuge, true);
-  o.beta1 = in_range(info, 6, op, "beta1", 0, 1, false);
-  o.beta2 = in_range(info, 7, op, "beta2", 0, 1, false);
-  o.eps = in_range(info, 8, op, "eps", 0, kHuge, true);
-  o.weight_decay = in_range(info, 9, op, "weightDecay", 0, kHuge, true);
+  o.lr = number_in_range(info, 5, op, "lr", 0, kHuge, true);
+  o.beta1 = number_in_range(info, 6, op, "beta1", 0, 1, false);
+  o.beta2 = number_in_range(info, 7, op, "beta2", 0, 1, false);
+  o.eps = number_in_range(info, 8, op, "eps", 0, kHuge, true);
+  o.weight_decay = number_in_range(info, 9, op, "weightDecay", 0, kHuge, true);
   o.decoupled_weight_decay = boolean(info, 10, op, "decoupledWeightDecay");
   o.amsgrad = boolean(info, 11, op, "amsgrad");
   o.maximize = boolean(info, 12, op, "maximize");

@@ -1,6 +1,7 @@
 #include "args.h"
 
 #include <cmath>
+#include <cstdio>
 #include <sstream>
 
 namespace hn::bindings {
@@ -181,10 +182,10 @@ double number_in_range(const Napi::CallbackInfo& info, size_t index, const char*
                        double lo, double hi, bool hi_inclusive) {
   const double v = number(info, index, op, arg);
   if (v < lo || (hi_inclusive ? v > hi : v >= hi)) {
-    throw_range_error(info.Env(), op, arg,
-                      "a number in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          (hi_inclusive ? "]" : ")"),
-                      describe(info[index]));
+    // %g keeps bounds readable: an "unbounded" 1e300 prints as 1e+300, not 300 digits.
+    char bounds[96];
+    std::snprintf(bounds, sizeof(bounds), "a number in [%g, %g%s", lo, hi, hi_inclusive ? "]" : ")");
+    throw_range_error(info.Env(), op, arg, bounds, describe(info[index]));
   }
   return v;
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # GPU check in one command: builds the CUDA kernels and the C++ tests (CMake, Ninja when present,
 # Release, HN_BUILD_NATIVE_TESTS=ON), runs the GPU tests (ctest: every CUDA kernel against its CPU
-# twin), the GPU kernel benchmarks K1-K8 (bench/native/gpu_bench.cc) and PyTorch + cuDNN on the
-# same work (bench/gpu_torch.py), and prints a short table last. Needs nvcc, cmake, a GPU and
-# python3 with torch; not Node.js (the addon is not built). About 3-5 minutes on an H200.
+# twin, the TF32 tensor-core path against FP32 at a loose bound), the GPU kernel benchmarks K1-K8,
+# a batched matmul and the TF32 rows (bench/native/gpu_bench.cc) and PyTorch + cuDNN on the same
+# work (bench/gpu_torch.py), and prints a short table last, with TF32's measured error against
+# FP32. Needs nvcc, cmake, a GPU and python3 with torch; not Node.js (the addon is not built).
+# About 4-6 minutes on an H200.
 #
 #   bash bench/gpu.sh              build dir build-gpu, CUDA architecture of the local GPU
 #   BUILD_DIR=... HN_CUDA_ARCHS=90 bash bench/gpu.sh
@@ -41,6 +43,8 @@ cmake --build "$BUILD" -j "$JOBS" --target hn_kernels hn_cuda_kernels cuda_ops_t
 step "GPU tests (ctest)"
 (cd "$BUILD" && ctest -R cuda -V --timeout 240) 2>&1 | tee "$LOGS/ctest.log" || STATUS=1
 grep -h "passed, .* failed" "$LOGS/ctest.log" || true
+echo "TF32 vs the CPU's FP32 in ctest (bound 1e-2; FP32 checks hold 1e-4):"
+grep -h "TF32 .*relative error" "$LOGS/ctest.log" | sed 's/^[0-9]*: /  /' || echo "  (none: no TF32 check ran)"
 
 step "hydranet CUDA kernels"
 BENCH_ARGS=()
@@ -68,6 +72,17 @@ def results(path):
         pass
     return rows
 
+def tf32_errors(path):
+    rows = []
+    try:
+        for line in open(path):
+            parts = line.rstrip("\n").split("\t")
+            if parts[0] == "TF32ERR":
+                rows.append((parts[1], float(parts[2])))
+    except OSError:
+        pass
+    return rows
+
 ours, torch = results(sys.argv[1]), results(sys.argv[2])
 print(f"{'work (B=64, fp32)':<38} {'hydranet ms':>11} {'TFLOP/s':>8} {'GB/s':>7} {'torch ms':>9} {'torch/hn':>8}")
 for name, (ms, gflop, gbytes) in ours.items():
@@ -77,7 +92,12 @@ for name, (ms, gflop, gbytes) in ours.items():
     tcol = f"{t:9.4f}" if t else f"{'n/a':>9}"
     ratio = f"{t / ms:8.2f}" if t else f"{'':>8}"
     print(f"{name:<38} {ms:11.4f} {tflops} {gbs} {tcol} {ratio}")
-print("torch/hn > 1: hydranet is faster. TF32 off on both sides.")
+print("torch/hn > 1: hydranet is faster. TF32 off on both sides, except the 'tf32' rows (on on both sides).")
+errors = tf32_errors(sys.argv[1])
+if errors:
+    print(f"\n{'TF32 vs FP32 on the same inputs':<38} {'max|diff|/max|fp32|':>20}")
+    for name, err in errors:
+        print(f"{name:<38} {err:>20.3e}")
 PY
 printf '\ngpu.sh: done in %ss, tests %s\n' "$SECONDS" "$([ $STATUS -eq 0 ] && echo passed || echo FAILED)"
 exit $STATUS

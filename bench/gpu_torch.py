@@ -1,6 +1,8 @@
 """PyTorch (cuDNN / cuBLAS) times for the same work as bench/native/gpu_bench.cc: K1-K8 of
-shared/WORKLOADS.md at B = 64 and SGEMM 1024^3 / 4096^3, FP32 with TF32 off (hydranet's kernels are
-plain FP32). Prints tab-separated "RESULT name ms" lines with the names gpu_bench uses.
+shared/WORKLOADS.md at B = 64, SGEMM 1024^3 / 4096^3 and a batched matmul, FP32 with TF32 off (as
+hydranet's default kernels); then the "... tf32" rows (K1, the SGEMMs) with TF32 on, as hydranet's
+rows under hn::cuda::set_allow_tf32. Prints tab-separated "RESULT name ms" lines with the names
+gpu_bench uses.
 
 Timing: CUDA events around repeated calls after warm-up (torch.backends.cudnn.benchmark on, so
 cuDNN picks its best algorithm during the warm-up). Backward data and backward weight are timed
@@ -67,6 +69,11 @@ def bench_gemm(name, M, N, K, ta, tb):
     result(name, time_ms(lambda: torch.mm(a, b, out=out)))
 
 
+def set_tf32(on):
+    torch.backends.cudnn.allow_tf32 = on
+    torch.backends.cuda.matmul.allow_tf32 = on
+
+
 def main():
     print(f"device: {torch.cuda.get_device_name(0)}; torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}")
     bench_conv("K1 conv2d 64->64 32x32 k3p1", 64, 32, 64, 3, 1, 1, False)
@@ -86,6 +93,8 @@ def main():
     bench_gemm("K7 sgemm 1024^3", 1024, 1024, 1024, False, False)
     if not QUICK:
         bench_gemm("sgemm 4096^3", 4096, 4096, 4096, False, False)
+    a, b = torch.rand(256, 64, 64, device=dev), torch.rand(256, 64, 64, device=dev)
+    result("bmm 256x(64x64 @ 64x64)", time_ms(lambda: torch.bmm(a, b)))
     cls = torch.rand(B, 10, device=dev, requires_grad=True)
     seg = torch.rand(B, 11, 32, 32, device=dev, requires_grad=True)
     ycls = torch.randint(0, 10, (B,), device=dev)
@@ -97,6 +106,20 @@ def main():
         return loss.item(), grads  # item(): the same one synchronisation hydranet's fused loss makes
 
     result("K8 fused multi-loss fwd+bwd", time_ms(losses))
+
+    set_tf32(True)
+    x = torch.rand(B, 64, 32, 32, device=dev) * 2 - 1
+    w = torch.rand(64, 64, 3, 3, device=dev) * 2 - 1
+    bias = torch.rand(64, device=dev)
+    gy = torch.rand(B, 64, 32, 32, device=dev)
+    result("K1 conv2d 64->64 32x32 k3p1 fwd tf32", time_ms(lambda: F.conv2d(x, w, bias, padding=1)))
+    for name, mask in (("bwd-data", [True, False, False]), ("bwd-weight", [False, True, True])):
+        result(f"K1 conv2d 64->64 32x32 k3p1 {name} tf32", time_ms(
+            lambda: torch.ops.aten.convolution_backward(gy, x, w, [64], [1, 1], [1, 1], [1, 1], False, [0, 0], 1, mask)))
+    bench_gemm("K7 sgemm 1024^3 tf32", 1024, 1024, 1024, False, False)
+    if not QUICK:
+        bench_gemm("sgemm 4096^3 tf32", 4096, 4096, 4096, False, False)
+    set_tf32(False)
 
 
 if __name__ == "__main__":

@@ -88,10 +88,41 @@ int32_t* DeviceArgs::ints(size_t index, const char* arg, int64_t expected_length
 
 int64_t DeviceArgs::length(size_t index, const char* arg) { return take(index, arg, false, -1)->length; }
 
+DeviceBlock* DeviceArgs::any(size_t index, const char* arg) {
+  DeviceBlock* b = block_arg(info_, index, op_, arg);
+  return take(index, arg, b->is_int, -1);
+}
+
 hn::cuda::Stream DeviceArgs::stream() {
   const int device = device_ < 0 ? 0 : device_;
   hn::cuda::set_device(device);
   return hn::cuda::stream(device);
+}
+
+Napi::Object cuda_table(Napi::Env env, Napi::Object exports) {
+  if (exports.Has("cuda")) return exports.Get("cuda").As<Napi::Object>();
+  Napi::Object table = Napi::Object::New(env);
+  exports.Set("cuda", table);
+  return table;
+}
+
+std::string list_string(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
+  return s + "]";
+}
+
+std::vector<int64_t> fixed_list(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
+                                size_t size, int64_t min_value, int64_t max_value) {
+  auto v = int_list(info, index, op, arg, min_value, max_value, size);
+  if (v.size() != size) throw_range_error(info.Env(), op, arg, std::to_string(size) + " entries", list_string(v));
+  return v;
+}
+
+std::vector<int64_t> dims3(const Napi::CallbackInfo& info, size_t index, const char* op) {
+  auto d = fixed_list(info, index, op, "dims", 3, 0);
+  checked_numel(info.Env(), op, "dims", d);
+  return d;
 }
 
 }  // namespace hn::bindings::cuda

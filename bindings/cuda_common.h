@@ -12,9 +12,8 @@
 #include <napi.h>
 
 #include <cstdint>
-#include <exception>
-#include <new>
 #include <string>
+#include <vector>
 
 #include "../native/cuda/runtime.h"
 
@@ -48,6 +47,8 @@ class DeviceArgs {
   float* optional_floats(size_t index, const char* arg, int64_t expected_length = -1);
   int32_t* ints(size_t index, const char* arg, int64_t expected_length = -1);
   int64_t length(size_t index, const char* arg);  // element count of a (float) buffer
+  // A live buffer of either dtype (copies move bits), on the common device.
+  DeviceBlock* any(size_t index, const char* arg);
   // The common device (the first buffer's), made current; its stream.
   hn::cuda::Stream stream();
   int device() const { return device_; }
@@ -59,22 +60,31 @@ class DeviceArgs {
   int device_ = -1;
 };
 
-// Runs fn, turning hn::cuda::Error (a failed launch, out of memory) and any other C++ exception
-// into a JS Error that names op: nothing may reach std::terminate.
+// Runs fn, turning hn::cuda::Error (a failed launch, out of device memory) into a JS Error that
+// names op and the CUDA call. Every other C++ exception reaches the export_function guard
+// (registry.h) that each CUDA binding is registered behind: nothing reaches std::terminate.
 template <typename Fn>
 void run_cuda(Napi::Env env, const char* op, Fn fn) {
   try {
     fn();
-  } catch (const Napi::Error&) {
-    throw;
   } catch (const hn::cuda::Error& e) {
     throw Napi::Error::New(env, std::string(op) + ": " + e.what());
-  } catch (const std::bad_alloc&) {
-    throw Napi::RangeError::New(env, std::string(op) + ": out of host memory");
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, std::string(op) + ": native error: " + e.what());
   }
 }
+
+// The largest buffer a binding accepts (elements), as checked_numel's bound.
+constexpr int64_t kMaxElements = int64_t{1} << 40;
+
+// exports.cuda, created by whichever CUDA binding file registers first.
+Napi::Object cuda_table(Napi::Env env, Napi::Object exports);
+
+// "[1, 2, 3]"
+std::string list_string(const std::vector<int64_t>& v);
+// An integer list of exactly `size` entries, each in [min_value, max_value].
+std::vector<int64_t> fixed_list(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
+                                size_t size, int64_t min_value, int64_t max_value = INT32_MAX);
+// [a, b, c] at `index` (argument "dims") whose product is addressable.
+std::vector<int64_t> dims3(const Napi::CallbackInfo& info, size_t index, const char* op);
 
 }  // namespace hn::bindings::cuda
 #endif  // HN_WITH_CUDA

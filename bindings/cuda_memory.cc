@@ -7,12 +7,14 @@
 //   download(handle, typedArray)      device -> host; waits for the device (the sync point)
 //   copy(dst, src)                    device -> device (across devices through the host)
 //   memoryStats(device), emptyCache(), synchronize(device), deviceName(device)
+//   setAllowTF32(bool), allowTF32()   the TF32 tensor-core flag of the GEMMs (native/cuda/gemm.h)
 #ifdef HN_WITH_CUDA
 #include <napi.h>
 
 #include <vector>
 
 #include "../native/cuda/allocator.h"
+#include "../native/cuda/gemm.h"
 #include "../native/cuda/runtime.h"
 #include "args.h"
 #include "cuda_common.h"
@@ -72,24 +74,19 @@ DeviceBlock* live_block(const Napi::CallbackInfo& info, size_t index, const char
   return b;
 }
 
-Napi::Value Upload(const Napi::CallbackInfo& info) {
-  const char* op = "cuda.upload";
+// host -> device (upload) or device -> host (download, which waits for the device).
+template <bool kToDevice>
+Napi::Value Transfer(const Napi::CallbackInfo& info) {
+  const char* op = kToDevice ? "cuda.upload" : "cuda.download";
   DeviceBlock* b = live_block(info, 0, op, "handle");
   auto host = host_array(info, 1, op, *b);
   run_cuda(info.Env(), op, [&] {
     hn::cuda::set_device(b->device);
-    hn::cuda::copy_host_to_device(b->ptr, host.first, host.second, hn::cuda::stream(b->device));
-  });
-  return info.Env().Undefined();
-}
-
-Napi::Value Download(const Napi::CallbackInfo& info) {
-  const char* op = "cuda.download";
-  DeviceBlock* b = live_block(info, 0, op, "handle");
-  auto host = host_array(info, 1, op, *b);
-  run_cuda(info.Env(), op, [&] {
-    hn::cuda::set_device(b->device);
-    hn::cuda::copy_device_to_host(host.first, b->ptr, host.second, hn::cuda::stream(b->device));
+    if (kToDevice) {
+      hn::cuda::copy_host_to_device(b->ptr, host.first, host.second, hn::cuda::stream(b->device));
+    } else {
+      hn::cuda::copy_device_to_host(host.first, b->ptr, host.second, hn::cuda::stream(b->device));
+    }
   });
   return info.Env().Undefined();
 }
@@ -156,18 +153,26 @@ Napi::Value DeviceName(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), name);
 }
 
+Napi::Value SetAllowTF32(const Napi::CallbackInfo& info) {
+  hn::cuda::set_allow_tf32(boolean(info, 0, "cuda.setAllowTF32", "allow"));
+  return info.Env().Undefined();
+}
+
+Napi::Value AllowTF32(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), hn::cuda::allow_tf32()); }
+
 void Register(Napi::Env env, Napi::Object exports) {
-  Napi::Object cuda = exports.Has("cuda") ? exports.Get("cuda").As<Napi::Object>() : Napi::Object::New(env);
-  cuda.Set("alloc", Napi::Function::New(env, Alloc));
-  cuda.Set("free", Napi::Function::New(env, Free));
-  cuda.Set("upload", Napi::Function::New(env, Upload));
-  cuda.Set("download", Napi::Function::New(env, Download));
-  cuda.Set("copy", Napi::Function::New(env, Copy));
-  cuda.Set("memoryStats", Napi::Function::New(env, MemoryStats));
-  cuda.Set("emptyCache", Napi::Function::New(env, EmptyCache));
-  cuda.Set("synchronize", Napi::Function::New(env, Synchronize));
-  cuda.Set("deviceName", Napi::Function::New(env, DeviceName));
-  exports.Set("cuda", cuda);
+  Napi::Object cuda = cuda_table(env, exports);
+  export_function<Alloc>(env, cuda, "alloc");
+  export_function<Free>(env, cuda, "free");
+  export_function<Transfer<true>>(env, cuda, "upload");
+  export_function<Transfer<false>>(env, cuda, "download");
+  export_function<Copy>(env, cuda, "copy");
+  export_function<MemoryStats>(env, cuda, "memoryStats");
+  export_function<EmptyCache>(env, cuda, "emptyCache");
+  export_function<Synchronize>(env, cuda, "synchronize");
+  export_function<DeviceName>(env, cuda, "deviceName");
+  export_function<SetAllowTF32>(env, cuda, "setAllowTF32");
+  export_function<AllowTF32>(env, cuda, "allowTF32");
 }
 
 }  // namespace

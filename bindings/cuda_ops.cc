@@ -1,27 +1,26 @@
 // CUDA twins of the op bindings, registered under exports.cuda with the SAME names and argument
-// lists as the CPU ones (gemm.cc, conv.cc, pool.cc, softmax.cc, elementwise.cc, loss.cc,
-// batchnorm.cc, optim.cc), device buffer handles in place of typed arrays. lib/ops picks the
-// table by the tensors' device and calls it the same way. Every shape is checked here as in the
-// CPU bindings, and every buffer's dtype, length and device (cuda_common.h), so no call can make
-// a kernel read or write out of bounds. Kernels are queued on the device's stream; only
-// crossEntropyForward, pointwiseLossForward and multiTaskLoss wait for the device: they return
-// losses to JS.
+// lists as the CPU ones (gemm.cc, conv.cc, pool.cc, softmax.cc, elementwise.cc, batchnorm.cc,
+// optim.cc), device buffer handles in place of typed arrays; the losses are in cuda_loss.cc. lib/ops
+// picks the table by the tensors' device and calls it the same way. Every shape is checked here as
+// in the CPU bindings, and every buffer's dtype, length and device (cuda_common.h), so no call can
+// make a kernel read or write out of bounds. Kernels are queued on the device's stream; none of
+// these waits for the device. Two bindings have no CPU twin (the CPU does their work in
+// TypeScript): sgemmBatched (batched matmul) and copyBlocks (concat).
 #ifdef HN_WITH_CUDA
 #include <napi.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
 #include "../native/cuda/batchnorm.h"
 #include "../native/cuda/conv.h"
+#include "../native/cuda/copy.h"
 #include "../native/cuda/elementwise.h"
 #include "../native/cuda/gemm.h"
-#include "../native/cuda/loss.h"
-#include "../native/cuda/multi_loss.h"
 #include "../native/cuda/optim.h"
 #include "../native/cuda/pool.h"
 #include "../native/cuda/softmax.h"
-#include "../native/cuda/allocator.h"
 #include "args.h"
 #include "cuda_common.h"
 #include "registry.h"
@@ -31,45 +30,116 @@ namespace {
 
 using hn::cpu::Conv2dParams;
 
-std::string list_string(const std::vector<int64_t>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); ++i) s += (i ? ", " : "") + std::to_string(v[i]);
-  return s + "]";
+// offset + (count - 1) * stride + extent <= length, without overflow (all >= 0). True when count
+// or extent is 0: nothing is touched then.
+bool covers(int64_t length, int64_t offset, int64_t count, int64_t stride, int64_t extent) {
+  if (count == 0 || extent == 0) return true;
+  if (offset > length || extent > length - offset) return false;
+  return count == 1 || stride <= (length - offset - extent) / (count - 1);
 }
 
-std::vector<int64_t> fixed_list(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
-                                size_t size, int64_t min_value, int64_t max_value = INT32_MAX) {
-  auto v = int_list(info, index, op, arg, min_value, max_value, size);
-  if (v.size() != size) throw_range_error(info.Env(), op, arg, std::to_string(size) + " entries", list_string(v));
-  return v;
+// "at least N elements" for the span above (printed from a double: N may exceed int64).
+std::string span_string(int64_t offset, int64_t count, int64_t stride, int64_t extent) {
+  const double needed = count == 0 || extent == 0 ? 0.0
+      : static_cast<double>(offset) + static_cast<double>(count - 1) * static_cast<double>(stride) + static_cast<double>(extent);
+  char text[64];
+  std::snprintf(text, sizeof(text), "at least %.0f elements", needed);
+  return text;
 }
 
-// ---- SGEMM: (transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) ----------------------
+// ---- SGEMM -------------------------------------------------------------------------------------
 
+// One operand of sgemm / sgemmBatched: `batch` matrices of rows x cols, leading dimension at
+// ld_index, `stride` elements apart. The buffer must cover the last element of the last one.
+struct MatrixArg {
+  float* data;
+  int64_t ld;
+  int64_t extent;  // elements one matrix spans: (rows - 1) * ld + cols, 0 when empty
+};
+
+MatrixArg matrix_arg(const Napi::CallbackInfo& info, DeviceArgs& args, const char* op, size_t array_index,
+                     size_t ld_index, const char* arg, const char* ld_arg, int64_t rows, int64_t cols,
+                     int64_t stride, int64_t batch) {
+  Napi::Env env = info.Env();
+  const int64_t length = args.length(array_index, arg);
+  const int64_t ld = integer(info, ld_index, op, ld_arg, 1);
+  if (ld < std::max<int64_t>(cols, 1)) throw_range_error(env, op, ld_arg, ">= " + std::to_string(cols), std::to_string(ld));
+  const int64_t extent = rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
+  if (!covers(length, 0, batch, stride, extent)) {
+    throw_range_error(env, op, arg, span_string(0, batch, stride, extent), std::to_string(length));
+  }
+  return {args.floats(array_index, arg), ld, extent};
+}
+
+// (transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
 Napi::Value Sgemm(const Napi::CallbackInfo& info) {
   const char* op = "sgemm";
-  Napi::Env env = info.Env();
   const bool ta = boolean(info, 0, op, "transA"), tb = boolean(info, 1, op, "transB");
   const int64_t M = integer(info, 2, op, "M", 0), N = integer(info, 3, op, "N", 0), K = integer(info, 4, op, "K", 0);
   const float alpha = static_cast<float>(number(info, 5, op, "alpha"));
   const float beta = static_cast<float>(number(info, 10, op, "beta"));
   DeviceArgs args(info, op);
-  // Each matrix must cover rows x cols with its leading dimension (the last row only cols).
-  auto matrix = [&](size_t array_index, size_t ld_index, const char* arg, const char* ld_arg, int64_t rows,
-                    int64_t cols) {
-    const int64_t length = args.length(array_index, arg);
-    const int64_t ld = integer(info, ld_index, op, ld_arg, 1);
-    if (ld < std::max<int64_t>(cols, 1)) throw_range_error(env, op, ld_arg, ">= " + std::to_string(cols), std::to_string(ld));
-    const int64_t needed = rows == 0 || cols == 0 ? 0 : (rows - 1) * ld + cols;
-    if (length < needed) throw_range_error(env, op, arg, "at least " + std::to_string(needed) + " elements", std::to_string(length));
-    return std::make_pair(args.floats(array_index, arg), ld);
-  };
-  auto a = matrix(6, 7, "A", "lda", ta ? K : M, ta ? M : K);
-  auto b = matrix(8, 9, "B", "ldb", tb ? N : K, tb ? K : N);
-  auto c = matrix(11, 12, "C", "ldc", M, N);
-  run_cuda(env, op, [&] {
-    hn::cuda::sgemm(ta, tb, M, N, K, alpha, a.first, a.second, b.first, b.second, beta, c.first, c.second, args.stream());
+  const auto a = matrix_arg(info, args, op, 6, 7, "A", "lda", ta ? K : M, ta ? M : K, 0, 1);
+  const auto b = matrix_arg(info, args, op, 8, 9, "B", "ldb", tb ? N : K, tb ? K : N, 0, 1);
+  const auto c = matrix_arg(info, args, op, 11, 12, "C", "ldc", M, N, 0, 1);
+  run_cuda(info.Env(), op, [&] {
+    hn::cuda::sgemm(ta, tb, M, N, K, alpha, a.data, a.ld, b.data, b.ld, beta, c.data, c.ld, args.stream());
   });
+  return info.Env().Undefined();
+}
+
+// (transA, transB, M, N, K, alpha, A, lda, strideA, B, ldb, strideB, beta, C, ldc, strideC, batch):
+// batch products, matrix i of A at A + i * strideA (likewise B, C); the C matrices must not overlap.
+Napi::Value SgemmBatched(const Napi::CallbackInfo& info) {
+  const char* op = "sgemmBatched";
+  Napi::Env env = info.Env();
+  const bool ta = boolean(info, 0, op, "transA"), tb = boolean(info, 1, op, "transB");
+  const int64_t M = integer(info, 2, op, "M", 0), N = integer(info, 3, op, "N", 0), K = integer(info, 4, op, "K", 0);
+  const float alpha = static_cast<float>(number(info, 5, op, "alpha"));
+  const int64_t stride_a = integer(info, 8, op, "strideA", 0, kMaxElements);
+  const int64_t stride_b = integer(info, 11, op, "strideB", 0, kMaxElements);
+  const float beta = static_cast<float>(number(info, 12, op, "beta"));
+  const int64_t stride_c = integer(info, 15, op, "strideC", 0, kMaxElements);
+  const int64_t batch = integer(info, 16, op, "batch", 0);
+  DeviceArgs args(info, op);
+  const auto a = matrix_arg(info, args, op, 6, 7, "A", "lda", ta ? K : M, ta ? M : K, stride_a, batch);
+  const auto b = matrix_arg(info, args, op, 9, 10, "B", "ldb", tb ? N : K, tb ? K : N, stride_b, batch);
+  const auto c = matrix_arg(info, args, op, 13, 14, "C", "ldc", M, N, stride_c, batch);
+  if (batch > 1 && stride_c < c.extent) {
+    throw_range_error(env, op, "strideC", "at least " + std::to_string(c.extent) + " (output matrices must not overlap)",
+                      std::to_string(stride_c));
+  }
+  run_cuda(env, op, [&] {
+    hn::cuda::sgemm_strided_batched(ta, tb, M, N, K, alpha, a.data, a.ld, stride_a, b.data, b.ld, stride_b, beta, c.data,
+                                    c.ld, stride_c, batch, args.stream());
+  });
+  return env.Undefined();
+}
+
+// ---- Block copy (concat): (dst, dstOffset, dstLd, src, srcOffset, srcLd, rows, cols) -----------
+// dst[dstOffset + r * dstLd + c] = src[srcOffset + r * srcLd + c]; float32 or int32, both alike.
+Napi::Value CopyBlocks(const Napi::CallbackInfo& info) {
+  const char* op = "copyBlocks";
+  Napi::Env env = info.Env();
+  const int64_t rows = integer(info, 6, op, "rows", 0), cols = integer(info, 7, op, "cols", 0);
+  DeviceArgs args(info, op);
+  DeviceBlock* dst = args.any(0, "dst");
+  DeviceBlock* src = args.any(3, "src");
+  if (dst == src) throw_range_error(env, op, "src", "a buffer other than dst", "the same buffer");
+  if (dst->is_int != src->is_int) {
+    throw_type_error(env, op, "src", dst->is_int ? "an int32 buffer like dst" : "a float32 buffer like dst",
+                     src->is_int ? "an int32 one" : "a float32 one");
+  }
+  auto region = [&](DeviceBlock* b, size_t offset_index, size_t ld_index, const char* arg, const char* offset_arg,
+                    const char* ld_arg) {
+    const int64_t offset = integer(info, offset_index, op, offset_arg, 0, kMaxElements);
+    const int64_t ld = integer(info, ld_index, op, ld_arg, cols, kMaxElements);
+    if (!covers(b->length, offset, rows, ld, cols)) throw_range_error(env, op, arg, span_string(offset, rows, ld, cols), std::to_string(b->length));
+    return std::make_pair(static_cast<char*>(b->ptr) + offset * 4, ld);
+  };
+  const auto d = region(dst, 1, 2, "dst", "dstOffset", "dstLd");
+  const auto s = region(src, 4, 5, "src", "srcOffset", "srcLd");
+  run_cuda(env, op, [&] { hn::cuda::copy_2d(d.first, d.second, s.first, s.second, rows, cols, args.stream()); });
   return env.Undefined();
 }
 
@@ -156,62 +226,58 @@ ConvGeometry conv_transpose2d_geometry(const Napi::CallbackInfo& info, const cha
   return g;
 }
 
+// What the three bindings of either convolution share: the name, the geometry (from the leading
+// arguments) and the index of the first array (after 6 geometry arguments, 7 when transposed).
+struct ConvCall {
+  const char* op;
+  ConvGeometry g;
+  size_t first;
+};
+
+template <bool kTransposed>
+ConvCall conv_call(const Napi::CallbackInfo& info, const char* conv_op, const char* transposed_op) {
+  const char* op = kTransposed ? transposed_op : conv_op;
+  return {op, kTransposed ? conv_transpose2d_geometry(info, op) : conv2d_geometry(info, op), kTransposed ? 7u : 6u};
+}
+
+// (geometry..., x, w, bias|null, y)
 template <bool kTransposed>
 Napi::Value ConvForward(const Napi::CallbackInfo& info) {
-  const char* op = kTransposed ? "convTranspose2d" : "conv2d";
-  const ConvGeometry g = kTransposed ? conv_transpose2d_geometry(info, op) : conv2d_geometry(info, op);
-  const size_t k = kTransposed ? 7 : 6;
-  DeviceArgs args(info, op);
-  float* x = args.floats(k, "x", g.x_numel);
-  float* w = args.floats(k + 1, "w", g.w_numel);
-  float* bias = args.optional_floats(k + 2, "bias", g.bias_length);
-  float* y = args.floats(k + 3, "y", g.y_numel);
-  run_cuda(info.Env(), op, [&] {
-    if (kTransposed) {
-      hn::cuda::conv_transpose2d_forward(g.p, x, w, bias, y, args.stream());
-    } else {
-      hn::cuda::conv2d_forward(g.p, x, w, bias, y, args.stream());
-    }
-  });
+  const ConvCall c = conv_call<kTransposed>(info, "conv2d", "convTranspose2d");
+  DeviceArgs args(info, c.op);
+  float* x = args.floats(c.first, "x", c.g.x_numel);
+  float* w = args.floats(c.first + 1, "w", c.g.w_numel);
+  float* bias = args.optional_floats(c.first + 2, "bias", c.g.bias_length);
+  float* y = args.floats(c.first + 3, "y", c.g.y_numel);
+  const auto kernel = kTransposed ? hn::cuda::conv_transpose2d_forward : hn::cuda::conv2d_forward;
+  run_cuda(info.Env(), c.op, [&] { kernel(c.g.p, x, w, bias, y, args.stream()); });
   return info.Env().Undefined();
 }
 
+// (geometry..., gradY, w, gradX)
 template <bool kTransposed>
 Napi::Value ConvBackwardData(const Napi::CallbackInfo& info) {
-  const char* op = kTransposed ? "convTranspose2dBackwardData" : "conv2dBackwardData";
-  const ConvGeometry g = kTransposed ? conv_transpose2d_geometry(info, op) : conv2d_geometry(info, op);
-  const size_t k = kTransposed ? 7 : 6;
-  DeviceArgs args(info, op);
-  float* gy = args.floats(k, "gradY", g.y_numel);
-  float* w = args.floats(k + 1, "w", g.w_numel);
-  float* gx = args.floats(k + 2, "gradX", g.x_numel);
-  run_cuda(info.Env(), op, [&] {
-    if (kTransposed) {
-      hn::cuda::conv_transpose2d_backward_data(g.p, gy, w, gx, args.stream());
-    } else {
-      hn::cuda::conv2d_backward_data(g.p, gy, w, gx, args.stream());
-    }
-  });
+  const ConvCall c = conv_call<kTransposed>(info, "conv2dBackwardData", "convTranspose2dBackwardData");
+  DeviceArgs args(info, c.op);
+  float* gy = args.floats(c.first, "gradY", c.g.y_numel);
+  float* w = args.floats(c.first + 1, "w", c.g.w_numel);
+  float* gx = args.floats(c.first + 2, "gradX", c.g.x_numel);
+  const auto kernel = kTransposed ? hn::cuda::conv_transpose2d_backward_data : hn::cuda::conv2d_backward_data;
+  run_cuda(info.Env(), c.op, [&] { kernel(c.g.p, gy, w, gx, args.stream()); });
   return info.Env().Undefined();
 }
 
+// (geometry..., x, gradY, gradW|null, gradBias|null)
 template <bool kTransposed>
 Napi::Value ConvBackwardWeight(const Napi::CallbackInfo& info) {
-  const char* op = kTransposed ? "convTranspose2dBackwardWeight" : "conv2dBackwardWeight";
-  const ConvGeometry g = kTransposed ? conv_transpose2d_geometry(info, op) : conv2d_geometry(info, op);
-  const size_t k = kTransposed ? 7 : 6;
-  DeviceArgs args(info, op);
-  float* x = args.floats(k, "x", g.x_numel);
-  float* gy = args.floats(k + 1, "gradY", g.y_numel);
-  float* gw = args.optional_floats(k + 2, "gradW", g.w_numel);
-  float* gb = args.optional_floats(k + 3, "gradBias", g.bias_length);
-  run_cuda(info.Env(), op, [&] {
-    if (kTransposed) {
-      hn::cuda::conv_transpose2d_backward_weight(g.p, x, gy, gw, gb, args.stream());
-    } else {
-      hn::cuda::conv2d_backward_weight(g.p, x, gy, gw, gb, args.stream());
-    }
-  });
+  const ConvCall c = conv_call<kTransposed>(info, "conv2dBackwardWeight", "convTranspose2dBackwardWeight");
+  DeviceArgs args(info, c.op);
+  float* x = args.floats(c.first, "x", c.g.x_numel);
+  float* gy = args.floats(c.first + 1, "gradY", c.g.y_numel);
+  float* gw = args.optional_floats(c.first + 2, "gradW", c.g.w_numel);
+  float* gb = args.optional_floats(c.first + 3, "gradBias", c.g.bias_length);
+  const auto kernel = kTransposed ? hn::cuda::conv_transpose2d_backward_weight : hn::cuda::conv2d_backward_weight;
+  run_cuda(info.Env(), c.op, [&] { kernel(c.g.p, x, gy, gw, gb, args.stream()); });
   return info.Env().Undefined();
 }
 
@@ -270,39 +336,23 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// (x, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, y)
-Napi::Value AvgPool2dForward(const Napi::CallbackInfo& info) {
-  const char* op = "avgPool2d";
+// Forward (x, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, y) and
+// backward (gradOutput, ... the same ..., gradInput): one layout, the sizes of the two arrays swapped.
+template <bool kBackward>
+Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+  const char* op = kBackward ? "avgPool2dBackward" : "avgPool2d";
   const auto s = pool_shape(info, 1, op, false, boolean(info, 5, op, "ceilMode"));
   const bool include_pad = boolean(info, 6, op, "countIncludePad");
   const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
   DeviceArgs args(info, op);
-  float* x = args.floats(0, "input", in_numel(s));
-  float* y = args.floats(8, "output", out_numel(s));
-  run_cuda(info.Env(), op, [&] { hn::cuda::avg_pool2d_forward(x, y, s, include_pad, divisor, args.stream()); });
-  return info.Env().Undefined();
-}
-
-// (gradOutput, shape, kernelSize, stride, padding, ceilMode, countIncludePad, divisorOverride, gradInput)
-Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
-  const char* op = "avgPool2dBackward";
-  const auto s = pool_shape(info, 1, op, false, boolean(info, 5, op, "ceilMode"));
-  const bool include_pad = boolean(info, 6, op, "countIncludePad");
-  const int64_t divisor = integer(info, 7, op, "divisorOverride", 0);
-  DeviceArgs args(info, op);
-  float* gy = args.floats(0, "gradOutput", out_numel(s));
-  float* gx = args.floats(8, "gradInput", in_numel(s));
-  run_cuda(info.Env(), op, [&] { hn::cuda::avg_pool2d_backward(gy, gx, s, include_pad, divisor, args.stream()); });
+  float* from = args.floats(0, kBackward ? "gradOutput" : "input", kBackward ? out_numel(s) : in_numel(s));
+  float* to = args.floats(8, kBackward ? "gradInput" : "output", kBackward ? in_numel(s) : out_numel(s));
+  const auto kernel = kBackward ? hn::cuda::avg_pool2d_backward : hn::cuda::avg_pool2d_forward;
+  run_cuda(info.Env(), op, [&] { kernel(from, to, s, include_pad, divisor, args.stream()); });
   return info.Env().Undefined();
 }
 
 // ---- Softmax -------------------------------------------------------------------------------------
-
-std::vector<int64_t> dims3(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  auto d = fixed_list(info, index, op, "dims", 3, 0);
-  checked_numel(info.Env(), op, "dims", d);
-  return d;
-}
 
 // (x, [outer, dim, inner], log, y)
 Napi::Value SoftmaxForward(const Napi::CallbackInfo& info) {
@@ -419,145 +469,6 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// ---- Cross entropy -----------------------------------------------------------------------------------
-
-struct ClassDims {
-  int64_t N, C, S;
-};
-
-ClassDims class_dims(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  auto d = dims3(info, index, op);
-  if (d[1] < 1) throw_range_error(info.Env(), op, "dims[1] (classes)", "at least 1", std::to_string(d[1]));
-  return {d[0], d[1], d[2]};
-}
-
-double smoothing_arg(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  const double s = number(info, index, op, "labelSmoothing");
-  if (s < 0.0 || s > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(s));
-  return s;
-}
-
-// (logits, target, weight|null, [N, C, S], ignoreIndex, labelSmoothing, lse, rowLoss) -> {loss, weight}
-// Waits for the device: the totals come back to JS. The targets are checked on the host first
-// (copied back), as the CPU binding does, so a bad label is a RangeError naming its index.
-Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
-  const char* op = "crossEntropy";
-  Napi::Env env = info.Env();
-  const auto d = class_dims(info, 3, op);
-  const auto ignore = static_cast<int32_t>(integer(info, 4, op, "ignoreIndex", INT32_MIN, INT32_MAX));
-  const double smoothing = smoothing_arg(info, 5, op);
-  DeviceArgs args(info, op);
-  float* logits = args.floats(0, "input", d.N * d.C * d.S);
-  int32_t* target = args.ints(1, "target", d.N * d.S);
-  float* weight = args.optional_floats(2, "weight", d.C);
-  float* lse = args.floats(6, "lse", d.N * d.S);
-  float* row_loss = args.floats(7, "rowLoss", d.N * d.S);
-  std::vector<int32_t> labels(static_cast<size_t>(d.N * d.S));
-  double totals[2] = {0.0, 0.0};
-  run_cuda(env, op, [&] {
-    const auto stream = args.stream();
-    hn::cuda::copy_device_to_host(labels.data(), target, labels.size() * 4, stream);
-    for (size_t i = 0; i < labels.size(); ++i) {
-      const int32_t t = labels[i];
-      if (t != ignore && (t < 0 || t >= d.C)) {
-        throw_range_error(env, op, "target[" + std::to_string(i) + "] (flat index)",
-                          "a class index in [0, " + std::to_string(d.C) + ") or ignoreIndex " + std::to_string(ignore),
-                          std::to_string(t));
-      }
-    }
-    hn::cuda::DeviceBuffer device_totals(sizeof(double) * 2, args.device());
-    hn::cuda::cross_entropy_forward(logits, target, weight, d.N, d.C, d.S, ignore, static_cast<float>(smoothing), lse,
-                                    row_loss, device_totals.as<double>(), stream);
-    hn::cuda::copy_device_to_host(totals, device_totals.as<double>(), sizeof(totals), stream);
-  });
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("loss", totals[0]);
-  out.Set("weight", totals[1]);
-  return out;
-}
-
-// (logits, target, weight|null, lse, gradRow|null, gradScale, [N, C, S], ignoreIndex, labelSmoothing, gradLogits)
-// A label outside [0, C) is treated as ignored by the kernel (never indexed).
-Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
-  const char* op = "crossEntropyBackward";
-  Napi::Env env = info.Env();
-  const auto d = class_dims(info, 6, op);
-  const auto ignore = static_cast<int32_t>(integer(info, 7, op, "ignoreIndex", INT32_MIN, INT32_MAX));
-  const double smoothing = smoothing_arg(info, 8, op);
-  Napi::Value scale_value = info[5];
-  if (!scale_value.IsNumber()) throw_type_error(env, op, "gradScale", "a number", describe(scale_value));
-  const double scale = scale_value.As<Napi::Number>().DoubleValue();
-  DeviceArgs args(info, op);
-  float* logits = args.floats(0, "input", d.N * d.C * d.S);
-  int32_t* target = args.ints(1, "target", d.N * d.S);
-  float* weight = args.optional_floats(2, "weight", d.C);
-  float* lse = args.floats(3, "lse", d.N * d.S);
-  float* grad_row = args.optional_floats(4, "gradOutput", d.N * d.S);
-  float* grad = args.floats(9, "gradInput", d.N * d.C * d.S);
-  run_cuda(env, op, [&] {
-    hn::cuda::cross_entropy_backward(logits, target, weight, lse, grad_row, static_cast<float>(scale), nullptr, nullptr, d.N,
-                                     d.C, d.S, ignore, static_cast<float>(smoothing), grad, args.stream());
-  });
-  return env.Undefined();
-}
-
-// ---- Point-wise losses: (kind, input, target, weight|null, posWeight|null, beta, ...) -----------------
-
-double beta_value(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  const double beta = number(info, index, op, "beta");
-  if (beta < 0.0) throw_range_error(info.Env(), op, "beta", "a non-negative number", std::to_string(beta));
-  return beta;
-}
-
-// (kind, input, target, weight|null, posWeight|null, beta, output|null) -> sum of the element losses.
-// Waits for the device: the sum comes back to JS.
-Napi::Value PointwiseLossForward(const Napi::CallbackInfo& info) {
-  const char* op = "pointwiseLoss";
-  const auto kind = static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
-  DeviceArgs args(info, op);
-  const int64_t n = args.length(1, "input");
-  float* input = args.floats(1, "input");
-  float* target = args.floats(2, "target", n);
-  float* weight = args.optional_floats(3, "weight", n);
-  float* pos_weight = args.optional_floats(4, "posWeight", n);
-  const double beta = beta_value(info, 5, op);
-  float* out = args.optional_floats(6, "output", n);
-  double sum = 0.0;
-  run_cuda(info.Env(), op, [&] {
-    const auto stream = args.stream();
-    hn::cuda::DeviceBuffer device_sum(sizeof(double), args.device());
-    hn::cuda::pointwise_loss_forward(kind, input, target, weight, pos_weight, n, static_cast<float>(beta), out,
-                                     device_sum.as<double>(), stream);
-    hn::cuda::copy_device_to_host(&sum, device_sum.as<double>(), sizeof(double), stream);
-  });
-  return Napi::Number::New(info.Env(), sum);
-}
-
-// (kind, input, target, weight|null, posWeight|null, beta, gradOutput|null, gradScale, gradInput|null,
-//  gradTarget|null)
-Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
-  const char* op = "pointwiseLossBackward";
-  const auto kind = static_cast<hn::cpu::PointwiseLoss>(integer(info, 0, op, "kind", 0, 4));
-  DeviceArgs args(info, op);
-  const int64_t n = args.length(1, "input");
-  float* input = args.floats(1, "input");
-  float* target = args.floats(2, "target", n);
-  float* weight = args.optional_floats(3, "weight", n);
-  float* pos_weight = args.optional_floats(4, "posWeight", n);
-  const double beta = beta_value(info, 5, op);
-  float* grad_out = args.optional_floats(6, "gradOutput", n);
-  Napi::Value scale_value = info[7];
-  if (!scale_value.IsNumber()) throw_type_error(info.Env(), op, "gradScale", "a number", describe(scale_value));
-  const double scale = scale_value.As<Napi::Number>().DoubleValue();
-  float* grad_input = args.optional_floats(8, "gradInput", n);
-  float* grad_target = args.optional_floats(9, "gradTarget", n);
-  run_cuda(info.Env(), op, [&] {
-    hn::cuda::pointwise_loss_backward(kind, input, target, weight, pos_weight, n, static_cast<float>(beta), grad_out,
-                                      static_cast<float>(scale), nullptr, grad_input, grad_target, args.stream());
-  });
-  return info.Env().Undefined();
-}
-
 // ---- Batch norm ---------------------------------------------------------------------------------------
 
 // (x, [N, C, HW], weight|null, bias|null, runningMean|null, runningVar|null, training, momentum, eps,
@@ -663,136 +574,32 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// ---- Fused multi-task loss: the task objects of bindings/multi_loss.cc, device buffers in them ---
-
-int64_t task_int(Napi::Env env, Napi::Object task, const char* key, const std::string& who, int64_t lo, int64_t hi) {
-  Napi::Value v = task.Get(key);
-  if (!v.IsNumber()) throw_type_error(env, "multiTaskLoss", who + "." + key, "an integer", describe(v));
-  const double d = v.As<Napi::Number>().DoubleValue();
-  if (d != static_cast<double>(static_cast<int64_t>(d)) || d < static_cast<double>(lo) || d > static_cast<double>(hi)) {
-    throw_range_error(env, "multiTaskLoss", who + "." + key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]",
-                      describe(v));
-  }
-  return static_cast<int64_t>(d);
-}
-
-// [{name, kind, reduction, n, c, s, output, labels | target, mask | null, ignoreIndex, weight,
-//   grad | null}] -> [{loss, count}]. Waits for the device once: the losses come back to JS.
-Napi::Value MultiTaskLoss(const Napi::CallbackInfo& info) {
-  const char* op = "multiTaskLoss";
-  Napi::Env env = info.Env();
-  if (!info[0].IsArray()) throw_type_error(env, op, "tasks", "an array of task objects", describe(info[0]));
-  auto list = info[0].As<Napi::Array>();
-  constexpr uint32_t kMaxTasks = 1 << 16;
-  if (list.Length() > kMaxTasks) throw_range_error(env, op, "tasks", "at most " + std::to_string(kMaxTasks) + " tasks", std::to_string(list.Length()));
-  std::vector<hn::cuda::TaskLoss> tasks(list.Length());
-  std::vector<std::string> names(list.Length());
-  std::vector<std::pair<DeviceBlock*, std::string>> borrowed;
-  int device = -1;
-  // A device buffer field of a task: dtype, length, one device for all.
-  auto field = [&](Napi::Object task, const char* key, const std::string& who, int64_t expected, bool optional,
-                   bool is_int) -> void* {
-    Napi::Value v = task.Get(key);
-    if (optional && (v.IsNull() || v.IsUndefined())) return nullptr;
-    const std::string arg = who + "." + key;
-    DeviceBlock* b = block_value(env, v, op, arg);
-    if (b->freed) throw_type_error(env, op, arg, "a live CUDA tensor", "a disposed one");
-    if (b->is_int != is_int) throw_type_error(env, op, arg, is_int ? "an int32 CUDA buffer" : "a float32 CUDA buffer", "another dtype");
-    if (b->length != expected) throw_range_error(env, op, arg, std::to_string(expected) + " elements", std::to_string(b->length));
-    if (device < 0) device = b->device;
-    if (b->device != device) throw_range_error(env, op, arg, "a buffer on cuda:" + std::to_string(device), "one on cuda:" + std::to_string(b->device));
-    borrowed.emplace_back(b, arg);
-    return b->ptr;
-  };
-  for (uint32_t i = 0; i < list.Length(); ++i) {
-    Napi::Value item = list.Get(i);
-    if (!item.IsObject()) throw_type_error(env, op, "tasks[" + std::to_string(i) + "]", "a task object", describe(item));
-    Napi::Object task = item.As<Napi::Object>();
-    Napi::Value name = task.Get("name");
-    names[i] = name.IsString() ? name.As<Napi::String>().Utf8Value() : std::to_string(i);
-    const std::string who = "task '" + names[i] + "'";
-    hn::cuda::TaskLoss& t = tasks[i];
-    t.kind = static_cast<hn::cpu::LossKind>(task_int(env, task, "kind", who, 0, 3));
-    t.reduction = static_cast<hn::cpu::LossReduction>(task_int(env, task, "reduction", who, 0, 1));
-    t.N = task_int(env, task, "n", who, 0, INT32_MAX);
-    t.C = task_int(env, task, "c", who, 1, INT32_MAX);
-    t.S = task_int(env, task, "s", who, 1, INT32_MAX);
-    const int64_t out_n = checked_numel(env, op, (who + " sizes [n, c, s]").c_str(), {t.N, t.C, t.S});
-    t.output = static_cast<const float*>(field(task, "output", who, out_n, false, false));
-    if (t.kind == hn::cpu::LossKind::CrossEntropy) {
-      t.labels = static_cast<const int32_t*>(field(task, "labels", who, t.N * t.S, false, true));
-      t.ignore_index = static_cast<int32_t>(task_int(env, task, "ignoreIndex", who, INT32_MIN, INT32_MAX));
-    } else {
-      if (t.C != 1) throw_range_error(env, op, who + ".c", "1 for a regression loss", std::to_string(t.C));
-      t.target = static_cast<const float*>(field(task, "target", who, out_n, false, false));
-    }
-    t.sample_mask = static_cast<const float*>(field(task, "mask", who, t.N, true, false));
-    t.grad = static_cast<float*>(field(task, "grad", who, out_n, true, false));
-    Napi::Value weight = task.Get("weight");
-    if (!weight.IsNumber()) throw_type_error(env, op, who + ".weight", "a number", describe(weight));
-    t.weight = static_cast<float>(weight.As<Napi::Number>().DoubleValue());
-  }
-  // A getter of a later field could have disposed a buffer read before it.
-  for (const auto& [block, arg] : borrowed) {
-    if (block->freed) throw_type_error(env, op, arg, "a buffer that stays live while the tasks are read", "one disposed by a getter");
-  }
-  std::vector<int32_t> bad_values(tasks.size(), 0);
-  run_cuda(env, op, [&] {
-    hn::cuda::set_device(device < 0 ? 0 : device);
-    const auto stream = hn::cuda::stream(device < 0 ? 0 : device);
-    hn::cuda::multi_loss_forward_backward(tasks.data(), static_cast<int>(tasks.size()), stream);
-    for (size_t i = 0; i < tasks.size(); ++i) {
-      if (tasks[i].bad_label_at >= 0) {
-        hn::cuda::copy_device_to_host(&bad_values[i], tasks[i].labels + tasks[i].bad_label_at, sizeof(int32_t), stream);
-      }
-    }
-  });
-  Napi::Array out = Napi::Array::New(env, tasks.size());
-  for (size_t i = 0; i < tasks.size(); ++i) {
-    const auto& t = tasks[i];
-    if (t.bad_label_at >= 0) {
-      throw_range_error(env, op, "task '" + names[i] + "' targets",
-                        "class indices in [0, " + std::to_string(t.C) + ") or ignoreIndex " + std::to_string(t.ignore_index),
-                        std::to_string(bad_values[i]) + " at flat position " + std::to_string(t.bad_label_at));
-    }
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("loss", t.loss);
-    r.Set("count", static_cast<double>(t.count));
-    out.Set(static_cast<uint32_t>(i), r);
-  }
-  return out;
-}
-
 void Register(Napi::Env env, Napi::Object exports) {
-  Napi::Object cuda = exports.Has("cuda") ? exports.Get("cuda").As<Napi::Object>() : Napi::Object::New(env);
-  cuda.Set("sgemm", Napi::Function::New(env, Sgemm));
-  cuda.Set("conv2dForward", Napi::Function::New(env, ConvForward<false>));
-  cuda.Set("conv2dBackwardData", Napi::Function::New(env, ConvBackwardData<false>));
-  cuda.Set("conv2dBackwardWeight", Napi::Function::New(env, ConvBackwardWeight<false>));
-  cuda.Set("convTranspose2dForward", Napi::Function::New(env, ConvForward<true>));
-  cuda.Set("convTranspose2dBackwardData", Napi::Function::New(env, ConvBackwardData<true>));
-  cuda.Set("convTranspose2dBackwardWeight", Napi::Function::New(env, ConvBackwardWeight<true>));
-  cuda.Set("maxPool2dForward", Napi::Function::New(env, MaxPool2dForward));
-  cuda.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward));
-  cuda.Set("avgPool2dForward", Napi::Function::New(env, AvgPool2dForward));
-  cuda.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward));
-  cuda.Set("softmaxForward", Napi::Function::New(env, SoftmaxForward));
-  cuda.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
-  cuda.Set("binaryForward", Napi::Function::New(env, BinaryForward));
-  cuda.Set("unaryForward", Napi::Function::New(env, UnaryForward));
-  cuda.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));
-  cuda.Set("axpy", Napi::Function::New(env, Axpy));
-  cuda.Set("reduceSum", Napi::Function::New(env, ReduceSum));
-  cuda.Set("crossEntropyForward", Napi::Function::New(env, CrossEntropyForward));
-  cuda.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward));
-  cuda.Set("batchNormForward", Napi::Function::New(env, BatchNormForward));
-  cuda.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
-  cuda.Set("sgdStep", Napi::Function::New(env, SgdStep));
-  cuda.Set("adamStep", Napi::Function::New(env, AdamStep));
-  cuda.Set("multiTaskLoss", Napi::Function::New(env, MultiTaskLoss));
-  cuda.Set("pointwiseLossForward", Napi::Function::New(env, PointwiseLossForward));
-  cuda.Set("pointwiseLossBackward", Napi::Function::New(env, PointwiseLossBackward));
-  exports.Set("cuda", cuda);
+  Napi::Object cuda = cuda_table(env, exports);
+  export_function<Sgemm>(env, cuda, "sgemm");
+  export_function<SgemmBatched>(env, cuda, "sgemmBatched");
+  export_function<CopyBlocks>(env, cuda, "copyBlocks");
+  export_function<ConvForward<false>>(env, cuda, "conv2dForward");
+  export_function<ConvBackwardData<false>>(env, cuda, "conv2dBackwardData");
+  export_function<ConvBackwardWeight<false>>(env, cuda, "conv2dBackwardWeight");
+  export_function<ConvForward<true>>(env, cuda, "convTranspose2dForward");
+  export_function<ConvBackwardData<true>>(env, cuda, "convTranspose2dBackwardData");
+  export_function<ConvBackwardWeight<true>>(env, cuda, "convTranspose2dBackwardWeight");
+  export_function<MaxPool2dForward>(env, cuda, "maxPool2dForward");
+  export_function<MaxPool2dBackward>(env, cuda, "maxPool2dBackward");
+  export_function<AvgPool2d<false>>(env, cuda, "avgPool2dForward");
+  export_function<AvgPool2d<true>>(env, cuda, "avgPool2dBackward");
+  export_function<SoftmaxForward>(env, cuda, "softmaxForward");
+  export_function<SoftmaxBackward>(env, cuda, "softmaxBackward");
+  export_function<BinaryForward>(env, cuda, "binaryForward");
+  export_function<UnaryForward>(env, cuda, "unaryForward");
+  export_function<UnaryBackward>(env, cuda, "unaryBackward");
+  export_function<Axpy>(env, cuda, "axpy");
+  export_function<ReduceSum>(env, cuda, "reduceSum");
+  export_function<BatchNormForward>(env, cuda, "batchNormForward");
+  export_function<BatchNormBackward>(env, cuda, "batchNormBackward");
+  export_function<SgdStep>(env, cuda, "sgdStep");
+  export_function<AdamStep>(env, cuda, "adamStep");
 }
 
 }  // namespace

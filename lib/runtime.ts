@@ -1,6 +1,6 @@
 // Process-wide runtime controls: threads, CPU features, CUDA availability.
 import { bindings } from './native';
-import { checkInt } from './errors';
+import { argTypeError, checkInt, describeValue } from './errors';
 
 interface RuntimeBindings {
   numThreads(): number;
@@ -50,7 +50,12 @@ interface CudaRuntimeBindings {
   emptyCache(): void;
   synchronize(device: number): void;
   deviceName(device: number): string;
+  setAllowTF32(allow: boolean): void;
+  allowTF32(): boolean;
 }
+
+// The TF32 flag of a build without CUDA kernels: kept so that code setting it runs anywhere.
+let allowTF32WithoutCuda = false;
 
 function cudaRuntime(op: string): CudaRuntimeBindings {
   const table = (native as unknown as { cuda?: CudaRuntimeBindings }).cuda;
@@ -96,6 +101,25 @@ export const cuda = {
   /** Waits until every kernel queued on the device's stream has run (for timing). */
   synchronize(device?: number | string): void {
     cudaRuntime('cuda.synchronize').synchronize(deviceIndex('cuda.synchronize', device));
+  },
+  /**
+   * Lets the CUDA matrix products and convolutions (their implicit GEMMs) use TF32 tensor cores on
+   * devices of compute capability 8.0 and up: operands rounded to a 10-bit mantissa, FP32
+   * accumulation, about 1e-3 relative error for several times the throughput. Off by default, so
+   * CUDA results match the CPU's to FP32 rounding. Process-wide, like PyTorch's
+   * torch.backends.cuda.matmul.allow_tf32 (one flag here for matmul and convolution).
+   * @example hn.cuda.setAllowTF32(true) // faster training where 1e-3 relative error is fine
+   */
+  setAllowTF32(allow: boolean): void {
+    if (typeof allow !== 'boolean') throw argTypeError('cuda.setAllowTF32', 'allow', 'a boolean', describeValue(allow));
+    const table = (native as unknown as { cuda?: Partial<CudaRuntimeBindings> }).cuda;
+    if (table && typeof table.setAllowTF32 === 'function') table.setAllowTF32(allow);
+    else allowTF32WithoutCuda = allow;
+  },
+  /** Whether TF32 tensor cores are allowed (hn.cuda.setAllowTF32); false by default. */
+  allowTF32(): boolean {
+    const table = (native as unknown as { cuda?: Partial<CudaRuntimeBindings> }).cuda;
+    return table && typeof table.allowTF32 === 'function' ? table.allowTF32() : allowTF32WithoutCuda;
   },
   /** "NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB)". */
   deviceName(device?: number | string): string {

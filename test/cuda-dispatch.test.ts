@@ -21,9 +21,9 @@ describe('CUDA dispatch through a fake device', () => {
   cudaOpCases();
 
   it('called the CUDA table for every op family', () => {
-    for (const name of ['sgemm', 'conv2dForward', 'conv2dBackwardWeight', 'convTranspose2dForward', 'maxPool2dBackward',
-      'avgPool2dForward', 'softmaxBackward', 'binaryForward', 'unaryBackward', 'axpy', 'reduceSum', 'crossEntropyBackward',
-      'batchNormBackward', 'adamStep', 'multiTaskLoss']) {
+    for (const name of ['sgemm', 'sgemmBatched', 'copyBlocks', 'conv2dForward', 'conv2dBackwardWeight', 'convTranspose2dForward',
+      'maxPool2dBackward', 'avgPool2dForward', 'softmaxBackward', 'binaryForward', 'unaryBackward', 'axpy', 'reduceSum',
+      'crossEntropyBackward', 'nllLossForward', 'nllLossBackward', 'batchNormBackward', 'adamStep', 'multiTaskLoss']) {
       expect(fake.stats.calls.get(name) ?? 0, name).toBeGreaterThan(0);
     }
   });
@@ -51,9 +51,20 @@ describe('CUDA dispatch through a fake device', () => {
     expect(hn.cuda.memoryStats().allocatedBytes).toBe(before);
     expect(() => t.toArray()).toThrow(/disposed/);
     const x = random([2, 3]).to('cuda');
-    expect(() => hn.F.dropout(x, { p: 0.5, training: true })).toThrow(/CPU tensor/);
-    const labels = hn.tensor(new Int32Array([0, 2]), { dtype: 'int32' }).to('cuda');
-    expect(() => hn.F.nllLoss(hn.F.logSoftmax(x, 1), labels)).toThrow(/nllLoss has no CUDA kernel yet/);
+    const p = x.detach().requiresGrad_();
+    p.sum().backward();
+    expect(() => hn.nn.utils.clipGradNorm_([p], 1)).toThrow(/clipGradNorm_: expected parameters\[0\]\.grad to be a CPU tensor \(clipGradNorm_ has no CUDA kernel yet.*got a tensor on cuda:0/);
+    expect(() => hn.mtl.argmaxClasses(x)).toThrow(/argmaxClasses: .*no CUDA kernel yet.*cuda:0/);
     expect(() => x.add(random([2, 3]))).toThrow(/expected other to be a tensor on cuda:0 like input, got a tensor on cpu/);
+  });
+
+  it('the TF32 flag round-trips through the CUDA table and is off by default', () => {
+    expect(hn.cuda.allowTF32()).toBe(false);
+    hn.cuda.setAllowTF32(true);
+    expect(hn.cuda.allowTF32()).toBe(true);
+    expect(fake.stats.allowTF32).toBe(true);
+    hn.cuda.setAllowTF32(false);
+    expect(hn.cuda.allowTF32()).toBe(false);
+    expect(() => hn.cuda.setAllowTF32(1 as never)).toThrow(/cuda.setAllowTF32: expected allow to be a boolean, got/);
   });
 });

@@ -5,7 +5,7 @@
 // CUDA requests fail with clear errors while the CPU path is untouched.
 import { describe, expect, it } from 'vitest';
 import * as hn from '../lib/index';
-import { cudaOpCases, random } from './helpers/cuda_cases';
+import { cudaOpCases, random, relativeError } from './helpers/cuda_cases';
 
 const available = hn.cuda.isAvailable();
 const status = hn.cuda.status();
@@ -45,6 +45,14 @@ describe.skipIf(available)('CUDA requests without a usable GPU', () => {
   it('reports the allocator as unavailable', () => {
     expect(() => hn.cuda.memoryStats()).toThrow(RangeError);
   });
+
+  it('keeps the TF32 flag (off by default) so code that sets it runs anywhere', () => {
+    expect(hn.cuda.allowTF32()).toBe(false);
+    hn.cuda.setAllowTF32(true);
+    expect(hn.cuda.allowTF32()).toBe(true);
+    hn.cuda.setAllowTF32(false);
+    expect(hn.cuda.allowTF32()).toBe(false);
+  });
 });
 
 describe.skipIf(!available)('CUDA ops match the CPU', () => {
@@ -69,6 +77,27 @@ describe.skipIf(!available)('CUDA ops match the CPU', () => {
 
   it('refuses to mix devices in one op', () => {
     expect(() => random([2, 2]).to('cuda').add(random([2, 2]))).toThrow(/expected other to be a tensor on cuda:0/);
-    expect(() => hn.F.concat([random([1]).to('cuda')], 0)).toThrow(/CPU tensor/);
+    expect(() => hn.F.concat([random([1]).to('cuda'), random([1])], 0)).toThrow(/expected tensors\[1\] to be a tensor on cuda:0/);
+  });
+
+  it('TF32 tensor cores: off by default; on, matmul and conv2d stay within TF32 rounding of FP32', () => {
+    expect(hn.cuda.allowTF32()).toBe(false);
+    const a = random([256, 512]);
+    const b = random([512, 192]);
+    const x = random([4, 16, 12, 12]);
+    const w = random([32, 16, 3, 3]);
+    const fp32 = [a.to('cuda').matmul(b.to('cuda')).toArray(), hn.F.conv2d(x.to('cuda'), w.to('cuda'), null, { padding: 1 }).toArray()];
+    hn.cuda.setAllowTF32(true);
+    try {
+      const tf32 = [a.to('cuda').matmul(b.to('cuda')).toArray(), hn.F.conv2d(x.to('cuda'), w.to('cuda'), null, { padding: 1 }).toArray()];
+      // TF32 keeps 10 mantissa bits: ~1e-3 norm-wise over these sums; an indexing error would be O(1).
+      tf32.forEach((t, i) => {
+        const error = relativeError(t, fp32[i]);
+        console.log(`test/cuda.test.ts: TF32 vs FP32 relative error (${i ? 'conv2d' : 'matmul'}): ${error.toExponential(2)}`);
+        expect(error).toBeLessThanOrEqual(1e-2);
+      });
+    } finally {
+      hn.cuda.setAllowTF32(false);
+    }
   });
 });

@@ -1,13 +1,18 @@
-// GPU kernel benchmarks K1-K8 of shared/WORKLOADS.md (B = 64) plus SGEMM 1024^3, on the CUDA
-// kernels of native/cuda. Prints one "RESULT <name> <ms> <gflop>" line per measurement (bench/gpu.sh
-// joins them with PyTorch's times from bench/gpu_torch.py) and a readable table.
+// GPU kernel benchmarks K1-K8 of shared/WORKLOADS.md (B = 64) plus SGEMM 1024^3 / 4096^3 and a
+// batched matmul, on the CUDA kernels of native/cuda; then the same GEMMs and K1 with TF32 tensor
+// cores (hn::cuda::set_allow_tf32) and, for each, TF32's error against the FP32 kernel on the same
+// inputs. Prints one "RESULT <name> <ms> <gflop> <gbytes>" line per measurement and one
+// "TF32ERR <name> <relative error>" line per comparison (bench/gpu.sh joins them with PyTorch's
+// times from bench/gpu_torch.py) and a readable table.
 //
 // Timing: 3 warm-up runs, then repeats until 0.3 s or 200 runs have passed, bracketed by device
 // synchronisations (host clock; every measured call is at least tens of microseconds, so the
 // launch overhead is part of what is measured, as it is for a user). Inputs are uniform in [-1, 1].
 // The FLOP counts are the useful multiply-adds x 2 of each op (a stride-2 transposed convolution
 // counts only the taps that reach an output), so TFLOP/s compare across implementations.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <functional>
 #include <random>
@@ -142,6 +147,52 @@ void bench_gemm(const std::string& name, int64_t M, int64_t N, int64_t K, bool t
   record(name, time_ms([&] { cu::sgemm(ta, tb, M, N, K, 1.0f, a.p, ta ? M : K, b.p, tb ? K : N, 0.0f, c.p, N, g_stream); }), gflop);
 }
 
+std::vector<float> download(const Buffer& b) {
+  std::vector<float> host(b.n);
+  cu::copy_device_to_host(host.data(), b.p, b.n * sizeof(float), g_stream);
+  return host;
+}
+
+// max |tf32 - fp32| / max |fp32|, printed as a TF32ERR line (reported, not asserted: ctest holds
+// the bound that catches wrong results).
+void report_tf32_error(const std::string& name, const std::vector<float>& tf32, const std::vector<float>& fp32) {
+  double worst = 0.0, scale = 0.0;
+  for (size_t i = 0; i < fp32.size(); ++i) {
+    scale = std::max(scale, static_cast<double>(std::fabs(fp32[i])));
+    worst = std::max(worst, std::fabs(static_cast<double>(tf32[i]) - fp32[i]));
+  }
+  std::printf("TF32ERR\t%s\t%.3e\n", name.c_str(), scale > 0 ? worst / scale : worst);
+  std::fflush(stdout);
+}
+
+// Runs `fn` (which writes `out`) in FP32 and in TF32, times the TF32 run as `name tf32` and reports
+// its error against the FP32 output.
+void bench_tf32(const std::string& name, double gflop, const Buffer& out, const std::function<void()>& fn) {
+  fn();
+  const auto fp32 = download(out);
+  cu::set_allow_tf32(true);
+  fn();
+  const auto tf32 = download(out);
+  record(name + " tf32", time_ms(fn), gflop);
+  cu::set_allow_tf32(false);
+  report_tf32_error(name, tf32, fp32);
+}
+
+void bench_gemm_tf32(const std::string& name, int64_t M, int64_t N, int64_t K) {
+  Buffer a(M * K), b(K * N), c(M * N);
+  bench_tf32(name, 2.0 * M * N * K / 1e9, c, [&] { cu::sgemm(false, false, M, N, K, 1.0f, a.p, K, b.p, N, 0.0f, c.p, N, g_stream); });
+}
+
+void bench_conv_tf32(const std::string& name, const hn::cpu::Conv2dParams& p) {
+  const size_t xs = p.batch * p.in_channels * p.in_h * p.in_w, ys = p.batch * p.out_channels * p.out_h * p.out_w;
+  const size_t ws = p.out_channels * p.in_channels / p.groups * p.kernel_h * p.kernel_w;
+  const double gflop = conv_gflop(p);
+  Buffer x(xs), w(ws), bias(p.out_channels), y(ys), gy(ys), gx(xs), gw(ws), gb(p.out_channels);
+  bench_tf32(name + " fwd", gflop, y, [&] { cu::conv2d_forward(p, x.p, w.p, bias.p, y.p, g_stream); });
+  bench_tf32(name + " bwd-data", gflop, gx, [&] { cu::conv2d_backward_data(p, gy.p, w.p, gx.p, g_stream); });
+  bench_tf32(name + " bwd-weight", gflop, gw, [&] { cu::conv2d_backward_weight(p, x.p, gy.p, gw.p, gb.p, g_stream); });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -177,6 +228,13 @@ int main(int argc, char** argv) {
   bench_gemm("K7 sgemm 1024^3", 1024, 1024, 1024, false, false);
   if (!quick) bench_gemm("sgemm 4096^3", 4096, 4096, 4096, false, false);
   {
+    const int64_t batch = 256, n = 64;
+    Buffer a(batch * n * n), b(batch * n * n), c(batch * n * n);
+    record("bmm 256x(64x64 @ 64x64)", time_ms([&] {
+      cu::sgemm_strided_batched(false, false, n, n, n, 1.0f, a.p, n, n * n, b.p, n, n * n, 0.0f, c.p, n, n * n, batch, g_stream);
+    }), 2.0 * batch * n * n * n / 1e9);
+  }
+  {
     Buffer cls(B * 10), seg(B * 11 * 32 * 32), gcls(B * 10), gseg(B * 11 * 32 * 32);
     Labels ycls(B, 10), yseg(B * 32 * 32, 11);
     std::vector<hn::cuda::TaskLoss> tasks(2);
@@ -187,6 +245,13 @@ int main(int argc, char** argv) {
     const double gb = (B * 10 * 8.0 + B * 11 * 1024 * 8.0 + B * 1025 * 4.0) / 1e9;
     // Includes the one host synchronisation the fused loss makes to return the losses.
     record("K8 fused multi-loss fwd+bwd", time_ms([&] { cu::multi_loss_forward_backward(tasks.data(), 2, g_stream); }), 0, gb);
+  }
+  if (cu::compute_capability(0) >= 80) {
+    bench_conv_tf32("K1 conv2d 64->64 32x32 k3p1", conv(B, 64, 32, 64, 3, 1, 1));
+    bench_gemm_tf32("K7 sgemm 1024^3", 1024, 1024, 1024);
+    if (!quick) bench_gemm_tf32("sgemm 4096^3", 4096, 4096, 4096);
+  } else {
+    std::printf("TF32 rows skipped: sm_%d has no TF32 tensor cores\n", cu::compute_capability(0));
   }
   std::printf("\n%-40s %10s %10s %10s\n", "hydranet CUDA kernel", "ms", "TFLOP/s", "GB/s");
   for (const auto& r : g_rows) {

@@ -1,10 +1,12 @@
 // The dropouts of Sener & Koltun's MultiMNIST LeNet (their multi_lenet.py): masks of Bernoulli(1-p)
 // zeros and ones applied in training only and *not* rescaled by 1/(1-p) (unlike nn.Dropout), so
 // evaluation sees larger activations than training did; a reproduction of their table keeps this.
-// Masks come from the global generator (hn.manualSeed), and in evaluation both modules are the
+// Masks come from the global generator (hn.manualSeed; drawn on the host and uploaded for a CUDA
+// input, so one seed gives the same masks on both devices), and in evaluation both modules are the
 // identity, so nothing of them reaches an ONNX export.
 import { argRangeError, describeValue, shapeString } from '../errors';
 import { Module } from '../nn';
+import { hostTensorOn } from '../ops/device';
 import { mul } from '../ops/elementwise';
 import { defaultGenerator } from '../random';
 import { Tensor } from '../tensor';
@@ -38,7 +40,7 @@ export class SharedChannelDropout extends Module {
     if (!this.training || this.p === 0) return x;
     if (x.ndim !== 4) throw argRangeError('SharedChannelDropout', 'input', 'a 4-D tensor [N, C, H, W]', `shape ${shapeString(x.shape)}`);
     const C = x.shape[1];
-    return mul(x, new Tensor(keepMask(C, this.p), [1, C, 1, 1]));
+    return mul(x, hostTensorOn(keepMask(C, this.p), [1, C, 1, 1], x.device));
   }
 
   override extraRepr(): string {
@@ -57,7 +59,7 @@ export class UnscaledDropout extends Module {
 
   override forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
-    return mul(x, new Tensor(keepMask(x.numel, this.p), x.shape));
+    return mul(x, hostTensorOn(keepMask(x.numel, this.p), x.shape, x.device));
   }
 
   override extraRepr(): string {

@@ -34,11 +34,20 @@ export function commonDevice(op: string, args: readonly (readonly [string, Tenso
   return device ?? 'cpu';
 }
 
-/** A 1-element float32 tensor holding `value` on `device` (a reduced loss, a scalar seed). */
-export function scalarOn(value: number, device: Device, shape: readonly number[] = []): Tensor {
-  const t = new Tensor(new Float32Array([value]), shape);
+/**
+ * Host values as a tensor on `device`: itself on the CPU, uploaded (and the host copy released) on
+ * CUDA. For values made on the host whatever the device: dropout masks drawn from the seeded
+ * generator (so a seed gives the same mask on both devices), reduced losses.
+ */
+export function hostTensorOn(data: Float32Array, shape: readonly number[], device: Device): Tensor {
+  const t = new Tensor(data, shape);
   if (device === 'cpu') return t;
   const moved = t.to(device);
   t.dispose();
   return moved;
+}
+
+/** A 1-element float32 tensor holding `value` on `device` (a reduced loss, a scalar seed). */
+export function scalarOn(value: number, device: Device, shape: readonly number[] = []): Tensor {
+  return hostTensorOn(new Float32Array([value]), shape, device);
 }

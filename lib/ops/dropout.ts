@@ -1,10 +1,12 @@
 // Inverted dropout (torch.nn.functional.dropout / dropout2d): kept values are scaled by
 // 1 / (1 - p) so the expectation is unchanged and evaluation is the identity. Masks come from the
-// global generator, so hn.manualSeed reproduces them.
+// global generator, so hn.manualSeed reproduces them; for a CUDA input the mask is drawn the same
+// way on the host and uploaded, so one seed gives the same mask on both devices.
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
 import { defaultGenerator } from '../random';
 import { Tensor, isTensor } from '../tensor';
+import { hostTensorOn } from './device';
 import { binaryRaw } from './elementwise';
 
 export interface DropoutOptions {
@@ -47,10 +49,10 @@ function applyMask(op: string, x: Tensor, mask: Tensor, attrs: { p: number; trai
 export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
   const op = 'dropout';
   if (!isTensor(x)) throw argTypeError(op, 'input', 'a tensor', describeValue(x));
-  x.floatData(op, 'input');
+  x.buffer(op, 'input');
   const attrs = checkOptions(op, options);
   if (!attrs.training || attrs.p === 0) return x;
-  return applyMask(op, x, new Tensor(sampleMask(x.numel, attrs.p), x.shape), attrs);
+  return applyMask(op, x, hostTensorOn(sampleMask(x.numel, attrs.p), x.shape, x.device), attrs);
 }
 
 /**
@@ -61,12 +63,12 @@ export function dropout(x: Tensor, options: DropoutOptions = {}): Tensor {
 export function dropout2d(x: Tensor, options: DropoutOptions = {}): Tensor {
   const op = 'dropout2d';
   if (!isTensor(x)) throw argTypeError(op, 'input', 'a tensor', describeValue(x));
-  x.floatData(op, 'input');
+  x.buffer(op, 'input');
   if (x.ndim !== 3 && x.ndim !== 4) {
     throw argRangeError(op, 'input', 'a 4-D [N, C, H, W] (or 3-D [N, C, L]) tensor', `shape ${shapeString(x.shape)}`);
   }
   const attrs = checkOptions(op, options);
   if (!attrs.training || attrs.p === 0) return x;
   const maskShape = [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)];
-  return applyMask(op, x, new Tensor(sampleMask(x.shape[0] * x.shape[1], attrs.p), maskShape), attrs);
+  return applyMask(op, x, hostTensorOn(sampleMask(x.shape[0] * x.shape[1], attrs.p), maskShape, x.device), attrs);
 }

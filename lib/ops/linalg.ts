@@ -13,6 +13,13 @@ interface GemmBindings {
 }
 const native = bindings<GemmBindings>();
 
+// CUDA only (bindings/cuda_ops.cc): `batch` products, matrix i of A at A + i * strideA (B, C alike).
+interface BatchedGemmBindings {
+  sgemmBatched(transA: boolean, transB: boolean, M: number, N: number, K: number, alpha: number,
+    A: KernelBuffer, lda: number, strideA: number, B: KernelBuffer, ldb: number, strideB: number, beta: number,
+    C: KernelBuffer, ldc: number, strideC: number, batch: number): void;
+}
+
 /** gemm() on whole tensors of any device (the table is the CPU's or CUDA's, lib/ops/device.ts). */
 function gemmOn(device: Device, transA: boolean, transB: boolean, M: number, N: number, K: number,
   A: KernelBuffer, B: KernelBuffer, C: KernelBuffer, beta = 0): void {
@@ -69,14 +76,11 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       return [ga, gb];
     });
   }
-  if (device !== 'cpu') {
-    throw argRangeError(op, 'input', 'a 2-D right operand for CUDA tensors (batched matmul has no CUDA path yet)',
-      `${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
-  }
   if (a.ndim !== 3 || b.ndim !== 3 || a.shape[0] !== b.shape[0]) {
     throw argRangeError(op, 'other', 'a 2-D matrix, or a 3-D batch matching the input batch', `${shapeString(a.shape)} @ ${shapeString(b.shape)}`);
   }
   const [batch, M] = a.shape;
+  if (device !== 'cpu') return batchedMatmulOnDevice(a, b, batch, M, N, K, device);
   const out = Tensor.empty([batch, M, N]);
   const ad = a.floatData(), bd = b.floatData(), od = out.data as Float32Array;
   for (let i = 0; i < batch; i++) {
@@ -90,6 +94,33 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       const gi = gd.subarray(i * M * N, (i + 1) * M * N);
       if (ga) gemm(false, true, M, K, N, gi, bd.subarray(i * K * N, (i + 1) * K * N), (ga.data as Float32Array).subarray(i * M * K, (i + 1) * M * K));
       if (gb) gemm(true, false, K, N, M, ad.subarray(i * M * K, (i + 1) * M * K), gi, (gb.data as Float32Array).subarray(i * K * N, (i + 1) * K * N));
+    }
+    return [ga, gb];
+  });
+}
+
+/**
+ * Batched matmul [batch, M, K] @ [batch, K, N] on a CUDA device: one strided-batched SGEMM for the
+ * product and one for each gradient (ga_i = g_i b_iᵀ, gb_i = a_iᵀ g_i), as the CPU loop does per i.
+ */
+function batchedMatmulOnDevice(a: Tensor, b: Tensor, batch: number, M: number, N: number, K: number, device: Device): Tensor {
+  const op = 'matmul';
+  const k = kernelsFor<BatchedGemmBindings>(op, device);
+  // Leading dimensions of at least 1 (an empty dim leaves nothing to address).
+  const ld = (n: number): number => Math.max(n, 1);
+  const out = Tensor.empty([batch, M, N], 'float32', device);
+  k.sgemmBatched(false, false, M, N, K, 1, a.buffer(), ld(K), M * K, b.buffer(), ld(N), K * N, 0, out.buffer(), ld(N), M * N, batch);
+  return record(out, op, {}, [a, b], (g) => {
+    const gd = g.buffer(op, 'gradOutput');
+    let ga: Tensor | null = null;
+    let gb: Tensor | null = null;
+    if (a.requiresGrad) {
+      ga = Tensor.empty(a.shape, 'float32', device);
+      k.sgemmBatched(false, true, M, K, N, 1, gd, ld(N), M * N, b.buffer(), ld(N), K * N, 0, ga.buffer(), ld(K), M * K, batch);
+    }
+    if (b.requiresGrad) {
+      gb = Tensor.empty(b.shape, 'float32', device);
+      k.sgemmBatched(true, false, K, N, M, 1, a.buffer(), ld(K), M * K, gd, ld(N), M * N, 0, gb.buffer(), ld(N), K * N, batch);
     }
     return [ga, gb];
   });

@@ -41,12 +41,16 @@ interface CudaPointwiseBindings {
     gradInput: KernelBuffer | null, gradTarget: KernelBuffer | null): void;
 }
 
-interface CudaCrossEntropyBindings {
+interface CudaClassLossBindings {
   crossEntropyForward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, dims: number[],
     ignoreIndex: number, labelSmoothing: number, lse: KernelBuffer, rowLoss: KernelBuffer): LossTotals;
   crossEntropyBackward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, lse: KernelBuffer,
     gradRow: KernelBuffer | null, gradScale: number, dims: number[], ignoreIndex: number, labelSmoothing: number,
     gradLogits: KernelBuffer): void;
+  nllLossForward(logProbs: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, dims: number[],
+    ignoreIndex: number, rowLoss: KernelBuffer): LossTotals;
+  nllLossBackward(target: KernelBuffer, weight: KernelBuffer | null, gradRow: KernelBuffer | null, gradScale: number,
+    dims: number[], ignoreIndex: number, gradLogProbs: KernelBuffer): void;
 }
 
 export type Reduction = 'mean' | 'sum' | 'none';
@@ -95,15 +99,6 @@ function checkNumber(op: string, arg: string, value: unknown, fallback: number, 
   if (typeof value !== 'number' || Number.isNaN(value)) throw argTypeError(op, arg, 'a number', describeValue(value));
   if (value < min || value > max) throw argRangeError(op, arg, range, String(value));
   return value;
-}
-
-/** Ops whose CUDA kernels are not bound yet refuse CUDA tensors with a message naming the op. */
-function requireCpu(op: string, args: readonly (readonly [string, Tensor | null | undefined])[]): void {
-  const device = commonDevice(op, args);
-  if (device !== 'cpu') {
-    const first = args.find(([, t]) => t && t.isCuda)![0];
-    throw argTypeError(op, first, `a CPU tensor (${op} has no CUDA kernel yet; move the tensors with .to('cpu'))`, `a tensor on ${device}`);
-  }
 }
 
 /** Row-major index of flat position i in `shape`, for error messages. */
@@ -216,32 +211,55 @@ export function crossEntropy(input: Tensor, target: Tensor, options: CrossEntrop
   });
 }
 
-/** crossEntropy on CUDA tensors: the same semantics through the CUDA kernels. */
-function crossEntropyOnDevice(input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem, labelSmoothing: number): Tensor {
-  const op = 'crossEntropy';
+/**
+ * A class-index loss on CUDA tensors, the same semantics through the CUDA kernels: `forward`
+ * writes the row losses and returns the totals (it waits for the device), `backward` writes the
+ * input gradient from the per-row upstream gradient ('none') or the scalar scale.
+ */
+function classLossOnDevice(op: string, input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem,
+  attrs: Record<string, unknown>, forward: (rowLoss: KernelBuffer) => LossTotals,
+  backward: (gradRow: KernelBuffer | null, scale: number, gradInput: KernelBuffer) => void): Tensor {
   const device = input.device;
-  const k = kernelsFor<CudaCrossEntropyBindings>(op, device);
-  const rows = p.dims[0] * p.dims[2];
-  const lse = Tensor.empty([rows], 'float32', device);
   const rowLoss = Tensor.empty(p.rowShape, 'float32', device);
-  const weightBuffer = weight ? weight.buffer(op, 'weight') : null;
-  const totals = k.crossEntropyForward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), weightBuffer, p.dims,
-    p.ignoreIndex, labelSmoothing, lse.buffer(), rowLoss.buffer());
+  const totals = forward(rowLoss.buffer());
   let out = rowLoss;
   if (p.reduction !== 'none') {
     rowLoss.dispose();
     out = scalarOn(p.reduction === 'sum' ? totals.loss : totals.loss / totals.weight, device);
   }
-  const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, labelSmoothing, hasWeight: weight !== null };
   return record(out, op, attrs, weight ? [input, target, weight] : [input, target], (g) => {
     // 'sum' / 'mean': the upstream gradient is a scalar; reading it waits for the device.
     const gradRow = p.reduction === 'none' ? g.buffer(op, 'gradOutput') : null;
     const scale = p.reduction === 'none' ? 0 : p.reduction === 'sum' ? g.item() : g.item() / totals.weight;
     const gx = Tensor.empty(input.shape, 'float32', device);
-    k.crossEntropyBackward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), weightBuffer, lse.buffer(), gradRow,
-      scale, p.dims, p.ignoreIndex, labelSmoothing, gx.buffer());
+    backward(gradRow, scale, gx.buffer());
     return [gx, null, null];
   });
+}
+
+/** crossEntropy on CUDA tensors: log-softmax's log-sum-exp per row is kept for the backward. */
+function crossEntropyOnDevice(input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem, labelSmoothing: number): Tensor {
+  const op = 'crossEntropy';
+  const k = kernelsFor<CudaClassLossBindings>(op, input.device);
+  const lse = Tensor.empty([p.dims[0] * p.dims[2]], 'float32', input.device);
+  const w = weight ? weight.buffer(op, 'weight') : null;
+  const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, labelSmoothing, hasWeight: weight !== null };
+  return classLossOnDevice(op, input, target, weight, p, attrs,
+    (rowLoss) => k.crossEntropyForward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), w, p.dims, p.ignoreIndex,
+      labelSmoothing, lse.buffer(), rowLoss),
+    (gradRow, scale, gx) => k.crossEntropyBackward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), w, lse.buffer(),
+      gradRow, scale, p.dims, p.ignoreIndex, labelSmoothing, gx));
+}
+
+/** nllLoss on CUDA tensors. */
+function nllLossOnDevice(input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem): Tensor {
+  const op = 'nllLoss';
+  const k = kernelsFor<CudaClassLossBindings>(op, input.device);
+  const w = weight ? weight.buffer(op, 'weight') : null;
+  const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, hasWeight: weight !== null };
+  return classLossOnDevice(op, input, target, weight, p, attrs,
+    (rowLoss) => k.nllLossForward(input.buffer(op, 'input'), target.intBuffer(op, 'target'), w, p.dims, p.ignoreIndex, rowLoss),
+    (gradRow, scale, gx) => k.nllLossBackward(target.intBuffer(op, 'target'), w, gradRow, scale, p.dims, p.ignoreIndex, gx));
 }
 
 /**
@@ -253,11 +271,12 @@ export function nllLoss(input: Tensor, target: Tensor, options: NllLossOptions =
   const op = 'nllLoss';
   const opts = checkOptions(op, options);
   const p = classProblem(op, input, target, opts);
-  requireCpu(op, [['input', input], ['target', target], ['weight', isTensor(opts.weight) ? opts.weight : null]]);
+  const weightTensor = isTensor(opts.weight) ? opts.weight : null;
+  const device = commonDevice(op, [['input', input], ['target', target], ['weight', weightTensor]]);
+  if (device !== 'cpu') return nllLossOnDevice(input, target, weightTensor, p);
   const rowLoss = new Float32Array(p.dims[0] * p.dims[2]);
   const totals = native.nllLossForward(input.floatData(), p.target, p.weight, p.dims, p.ignoreIndex, rowLoss);
   const out = reduceRows(p.reduction, rowLoss, p.rowShape, totals.loss, totals.weight);
-  const weightTensor = isTensor(opts.weight) ? opts.weight : null;
   const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, hasWeight: weightTensor !== null };
   return record(out, op, attrs, weightTensor ? [input, target, weightTensor] : [input, target], (g) => {
     const [gradRow, scale] = gradRows(p.reduction, g, totals.weight);

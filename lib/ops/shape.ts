@@ -1,7 +1,15 @@
 // Shape ops: reshape/view (sharing storage), flatten, concat.
 import { record } from '../autograd';
 import { argRangeError, argTypeError, describeValue, shapeString } from '../errors';
-import { Tensor, isTensor, numelOf } from '../tensor';
+import { Device, KernelBuffer, Tensor, isTensor, numelOf } from '../tensor';
+import { commonDevice, kernelsFor } from './device';
+
+// The CUDA block copy (bindings/cuda_ops.cc; the CPU copies with typed-array set()):
+// dst[dstOffset + r * dstLd + c] = src[srcOffset + r * srcLd + c] for r < rows, c < cols.
+interface CopyBindings {
+  copyBlocks(dst: KernelBuffer, dstOffset: number, dstLd: number, src: KernelBuffer, srcOffset: number, srcLd: number,
+    rows: number, cols: number): void;
+}
 
 /** Resolves one -1 entry, checks the element count. */
 export function inferReshape(op: string, from: readonly number[], to: readonly number[]): number[] {
@@ -69,12 +77,14 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
       throw argRangeError(op, `tensors[${i}]`, `shape matching ${shapeString(first.shape)} except in dim ${d}`, shapeString(t.shape));
     }
   });
+  const device = commonDevice(op, tensors.map((t, i) => [`tensors[${i}]`, t] as const));
   const outer = numelOf(first.shape.slice(0, d));
   const inner = numelOf(first.shape.slice(d + 1));
   const sizes = tensors.map((t) => t.shape[d]);
   const total = sizes.reduce((a, b) => a + b, 0);
   const shape = [...first.shape];
   shape[d] = total;
+  if (device !== 'cpu') return concatOnDevice(tensors, d, shape, { outer, inner, sizes, total }, device);
   const out = Tensor.empty(shape, first.dtype);
   const dst = out.data;
   let offset = 0;
@@ -93,6 +103,45 @@ export function concat(tensors: readonly Tensor[], dim = 0): Tensor {
       const gdst = gi.data;
       for (let o = 0; o < outer; o++) gdst.set(gd.subarray(o * total * inner + off * inner, o * total * inner + off * inner + block), o * block);
       off += sizes[i];
+      return gi;
+    });
+  });
+}
+
+interface ConcatLayout {
+  /** Product of the dims before the concat dim: the blocks each input contributes. */
+  outer: number;
+  /** Product of the dims after it. */
+  inner: number;
+  /** Each input's size along the concat dim, and their sum. */
+  sizes: number[];
+  total: number;
+}
+
+/**
+ * concat on a CUDA device: one block copy per input (outer rows of sizes[i] * inner elements into
+ * the output rows of total * inner), and per input gradient the same copy back.
+ */
+function concatOnDevice(tensors: readonly Tensor[], d: number, shape: number[], l: ConcatLayout, device: Device): Tensor {
+  const op = 'concat';
+  const k = kernelsFor<CopyBindings>(op, device);
+  const buffer = (t: Tensor, arg: string): KernelBuffer => (t.dtype === 'int32' ? t.intBuffer(op, arg) : t.buffer(op, arg));
+  const out = Tensor.empty(shape, tensors[0].dtype, device);
+  const rowLength = l.total * l.inner;
+  let offset = 0;
+  tensors.forEach((t, i) => {
+    const block = l.sizes[i] * l.inner;
+    k.copyBlocks(buffer(out, 'output'), offset * l.inner, rowLength, buffer(t, `tensors[${i}]`), 0, block, l.outer, block);
+    offset += l.sizes[i];
+  });
+  return record(out, op, { dim: d }, tensors, (g) => {
+    const gd = g.buffer(op, 'gradOutput');
+    let off = 0;
+    return tensors.map((t, i) => {
+      const block = l.sizes[i] * l.inner;
+      const gi = Tensor.empty(t.shape, 'float32', device);
+      k.copyBlocks(gi.buffer(), 0, block, gd, off * l.inner, rowLength, l.outer, block);
+      off += l.sizes[i];
       return gi;
     });
   });

@@ -36,7 +36,7 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w, 
       if (pw.count == 0) continue;
       const int M = g.cin_g, N = g.batch * ph.count * pw.count;
       const int K = g.cout_g * ph.taps * pw.taps;  // 0 when no tap reaches this phase: dx = init
-      const GemmPlan plan = plan_gemm(M, N, K, g.groups, sm_count(device), false);
+      const GemmPlan plan = plan_gemm(M, N, K, g.groups, device, false);
       launch_tiled_gemm(plan, DataWeights{w, g, ph, pw}, DataGradient{dy, g, ph, pw, N},
                         DataEpilogue{dx, init, g, ph, pw}, M, N, K, stream);
       check_launch("conv2d_backward_data");
@@ -53,7 +53,7 @@ void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const
   const Geometry g = geometry_of(p);
   const int M = g.cout_g, N = g.batch * g.out_plane, K = g.cin_g * g.taps;
   if (M == 0 || N == 0) return;
-  const GemmPlan plan = plan_gemm(M, N, K, g.groups, sm_count(current()), false);
+  const GemmPlan plan = plan_gemm(M, N, K, g.groups, current(), false);
   launch_tiled_gemm(plan, ForwardWeights{w, g}, ForwardImage{x, g, N}, ForwardEpilogue{y, bias, g},
                     M, N, K, stream);
   check_launch("conv2d_forward");
@@ -70,7 +70,7 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
   if (dw) {
     const int M = g.cout_g, N = g.cin_g * g.taps, K = g.batch * g.out_plane;
     const int device = current();
-    const GemmPlan plan = plan_gemm(M, N, K, g.groups, sm_count(device), true);
+    const GemmPlan plan = plan_gemm(M, N, K, g.groups, device, true);
     if (plan.splits == 1) {
       launch_tiled_gemm(plan, WeightGradient{dy, g}, WeightImage{x, g},
                         WeightEpilogue{dw, g.cout, N, g.cout_g}, M, N, K, stream);

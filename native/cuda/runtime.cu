@@ -53,6 +53,15 @@ int multiprocessor_count(int device) {
   return count;
 }
 
+int compute_capability(int device) {
+  int major = 0, minor = 0;
+  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device),
+        "cudaDeviceGetAttribute(computeCapabilityMajor)");
+  check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device),
+        "cudaDeviceGetAttribute(computeCapabilityMinor)");
+  return major * 10 + minor;
+}
+
 void set_device(int device) {
   int current = -1;
   check(cudaGetDevice(&current), "cudaGetDevice");

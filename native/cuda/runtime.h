@@ -27,6 +27,8 @@ const char* unavailable_reason();
 // "NVIDIA H200 (sm_90, 132 SMs, 139.8 GiB)"; throws when the device does not exist.
 std::string device_name(int device);
 int multiprocessor_count(int device);
+// major * 10 + minor (80 for sm_80, 90 for sm_90); throws when the device does not exist.
+int compute_capability(int device);
 
 // Makes `device` current for this host thread (no-op when it already is).
 void set_device(int device);

@@ -68,9 +68,52 @@ export function cudaOpCases(): void {
     compare((a) => a.sum([0, 2]).add(a.mean(1).sum()), [random([3, 4, 5])]);
   });
 
-  it('matmul and linear', () => {
+  it('matmul (2-D and batched 3-D) and linear', () => {
     compare((a, b) => a.matmul(b), [random([33, 65]), random([65, 17])]);
+    compare((a, b) => a.matmul(b), [random([3, 5, 7]), random([3, 7, 4])]);
+    compare((a, b) => a.matmul(b), [random([2, 70, 1]), random([2, 1, 66])]);
     compare((x, w, b) => hn.F.linear(x, w, b), [random([8, 300]), random([10, 300]), random([10])]);
+  });
+
+  it('concat along every dim, float32 and int32', () => {
+    compare((a, b, c) => hn.F.concat([a, b, c], 1), [random([2, 3, 4]), random([2, 1, 4]), random([2, 5, 4])]);
+    compare((a, b) => hn.F.concat([a, b], 0), [random([2, 3]), random([4, 3])]);
+    compare((a, b) => hn.F.concat([a, b, a], -1), [random([3, 2, 2]), random([3, 2, 5])]);
+    compare((a, b) => hn.F.concat([a, b], 0), [random([0, 3]), random([2, 3])]);
+    const i = hn.tensor(new Int32Array([1, 2, 3, 4]), { dtype: 'int32', shape: [2, 2] });
+    const j = hn.tensor(new Int32Array([-5, 6]), { dtype: 'int32', shape: [2, 1] });
+    const joined = hn.F.concat([i.to('cuda'), j.to('cuda')], 1);
+    expect(joined.device).toBe('cuda:0');
+    expect(joined.dtype).toBe('int32');
+    expect(Array.from(joined.toArray())).toEqual([1, 2, -5, 3, 4, 6]);
+    expect(() => hn.F.concat([random([1]).to('cuda'), random([1])], 0)).toThrow(/expected tensors\[1\] to be a tensor on cuda:0/);
+  });
+
+  it('dropout, dropout2d and the MultiMNIST masks draw the same masks from one seed on both devices', () => {
+    const x = random([4, 6, 3, 3]);
+    const g = random([4, 6, 3, 3]);
+    const cases: [string, (t: Tensor) => Tensor][] = [
+      ['dropout', (t) => hn.F.dropout(t, { p: 0.3 })],
+      ['dropout2d', (t) => hn.F.dropout2d(t, { p: 0.5 })],
+      ['SharedChannelDropout', (t) => new hn.models.SharedChannelDropout(0.5).forward(t)],
+      ['UnscaledDropout', (t) => new hn.models.UnscaledDropout(0.4).forward(t)],
+    ];
+    for (const [name, fn] of cases) {
+      const run = (device: 'cpu' | 'cuda'): [number[], number[]] => {
+        hn.manualSeed(11);
+        const input = x.to(device).detach().requiresGrad_();
+        const y = fn(input);
+        expect(y.device, name).toBe(device === 'cpu' ? 'cpu' : 'cuda:0');
+        y.backward(g.to(device));
+        return [Array.from(y.toArray()), Array.from(input.grad!.toArray())];
+      };
+      const [yc, gc] = run('cpu');
+      const [yg, gg] = run('cuda');
+      expect(yc.some((v) => v === 0) && yc.some((v) => v !== 0), name).toBe(true);
+      // x * mask is one rounding on either device: equal, not merely close.
+      expect(yg, name).toEqual(yc);
+      expect(gg, name).toEqual(gc);
+    }
   });
 
   it('conv2d and convTranspose2d (forward, input, weight and bias gradients)', () => {
@@ -97,6 +140,18 @@ export function cudaOpCases(): void {
     const pixels = hn.randint(0, 11, [2, 4, 4]);
     compare((x, t) => hn.F.crossEntropy(x, t, { reduction: 'sum', labelSmoothing: 0.1 }), [random([2, 11, 4, 4], -3, 3), pixels]);
     compare((x, w, b) => hn.F.batchNorm2d(x, null, null, w, b, { training: true }), [random([4, 3, 5, 5]), random([3]), random([3])]);
+  });
+
+  it('nllLoss: each reduction, class weights, ignoreIndex, pixels', () => {
+    const labels = hn.tensor(new Int32Array([1, 0, 9, 3, -100, 2]), { dtype: 'int32' });
+    compare((x, t) => hn.F.nllLoss(hn.F.logSoftmax(x, 1), t), [random([6, 10], -3, 3), labels]);
+    compare((x, t) => hn.F.nllLoss(x, t, { reduction: 'sum' }), [random([6, 10], -3, 3), labels]);
+    compare((x, t, w) => hn.F.nllLoss(x, t, { weight: w.detach(), reduction: 'none' }), [random([6, 10]), labels, random([10], 0.5, 2)]);
+    const pixels = hn.randint(0, 5, [2, 3, 3]);
+    (pixels.data as Int32Array)[4] = 7;
+    compare((x, t) => hn.F.nllLoss(x, t, { ignoreIndex: 7 }), [random([2, 5, 3, 3]), pixels]);
+    const bad = hn.tensor(new Int32Array([1, 12]), { dtype: 'int32' });
+    expect(() => hn.F.nllLoss(random([2, 10]).to('cuda'), bad.to('cuda'))).toThrow(RangeError);
   });
 
   it('point-wise losses (MSE, L1, smooth L1, Huber, BCE with logits and weights), each reduction', () => {
@@ -177,6 +232,37 @@ export function cudaOpCases(): void {
       for (const key of Object.keys(cpu.weights)) expect(Math.abs(gpu.weights[key] - cpu.weights[key])).toBeLessThanOrEqual(1e-3);
       gpu.params.forEach((p, i) => expect(relativeError(p, cpu.params[i])).toBeLessThanOrEqual(1e-4));
     });
+
+  it.each([
+    ['W1 seedNet', (): hn.mtl.MultiTaskModel => hn.models.seedNet({ inChannels: 3, imageSize: 8, widths: [4, 8], classTasks: ['cls'],
+      numClasses: 10, segClasses: 11 }), [2, 3, 8, 8], { cls: 10 }, { seg: 11 }],
+    ['W2 multiMnistLeNet with the paper\'s dropouts', (): hn.mtl.MultiTaskModel => hn.models.multiMnistLeNet({ dropout: true }),
+      [2, 1, 28, 28], { left: 10, right: 10 }, {}],
+  ] as const)('%s: two WeightedOptimizer steps give the same parameters on both devices', (_name, build, inputShape, classes, pixels) => {
+    const x = random([...inputShape]);
+    const targets: Record<string, Tensor> = {};
+    const tasks: Record<string, { loss: 'crossEntropy' }> = {};
+    for (const [task, c] of Object.entries(classes)) {
+      targets[task] = hn.randint(0, c, [inputShape[0]]);
+      tasks[task] = { loss: 'crossEntropy' };
+    }
+    for (const [task, c] of Object.entries(pixels)) {
+      targets[task] = hn.randint(0, c, [inputShape[0], inputShape[2], inputShape[3]]);
+      tasks[task] = { loss: 'crossEntropy' };
+    }
+    const run = (device: 'cpu' | 'cuda'): ArrayLike<number>[] => {
+      hn.manualSeed(5);
+      const model = build().to(device);
+      const wopt = new hn.mtl.WeightedOptimizer(model, new hn.optim.Adam(model.parameters(), { lr: 1e-2 }),
+        { tasks, weighting: hn.mtl.weighting.equal() });
+      const onDevice = Object.fromEntries(Object.entries(targets).map(([k, v]) => [k, v.to(device)]));
+      for (let i = 0; i < 2; i++) wopt.step(model.forward(x.to(device)), onDevice);
+      return [...model.parameters()].map((p) => p.toArray());
+    };
+    const cpu = run('cpu');
+    const gpu = run('cuda');
+    gpu.forEach((p, i) => expect(relativeError(p, cpu[i])).toBeLessThanOrEqual(1e-4));
+  });
 
   it('a training step of a small multi-head network gives the same parameters on both devices', () => {
     hn.manualSeed(7);

@@ -6,7 +6,9 @@
 //
 // Error measure: max_i |gpu_i - cpu_i| / max_i |cpu_i| (norm-wise relative error) <= 1e-4 unless
 // a check states otherwise; integer outputs (max-pool indices, counts) must match exactly. Every
-// device output starts filled with NaN, so an element a kernel forgets to write fails.
+// device output starts filled with NaN, so an element a kernel forgets to write fails. The TF32
+// tensor-core path is checked against the CPU's FP32 at 1e-2 (TF32 keeps 10 mantissa bits: about
+// 1e-3 is expected, an indexing error gives O(1)) and its measured error is printed ("TF32 ...").
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -31,6 +33,7 @@
 #include "../../native/cuda/allocator.h"
 #include "../../native/cuda/batchnorm.h"
 #include "../../native/cuda/conv.h"
+#include "../../native/cuda/copy.h"
 #include "../../native/cuda/elementwise.h"
 #include "../../native/cuda/gemm.h"
 #include "../../native/cuda/loss.h"
@@ -110,6 +113,18 @@ void report(const std::string& name, bool ok, const std::string& detail) {
   }
 }
 
+// Norm-wise relative error, or a negative number when the sizes differ or the GPU has a NaN the CPU lacks.
+double relative_error(const std::vector<float>& gpu, const std::vector<float>& cpu) {
+  if (gpu.size() != cpu.size()) return -1.0;
+  double worst = 0.0, scale = 0.0;
+  for (size_t i = 0; i < cpu.size(); ++i) {
+    scale = std::max(scale, static_cast<double>(std::fabs(cpu[i])));
+    if (std::isnan(gpu[i]) != std::isnan(cpu[i])) return -1.0;
+    if (!std::isnan(cpu[i])) worst = std::max(worst, std::fabs(static_cast<double>(gpu[i]) - cpu[i]));
+  }
+  return scale > 0 ? worst / scale : worst;
+}
+
 void expect_close(const std::string& name, const std::vector<float>& gpu, const std::vector<float>& cpu,
                   double tolerance = kTolerance) {
   if (gpu.size() != cpu.size()) return report(name, false, "size mismatch");
@@ -154,7 +169,8 @@ void expect_scalar(const std::string& name, double gpu, double cpu, double toler
 
 // ---- SGEMM ------------------------------------------------------------------------------------
 
-void gemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t pad) {
+void gemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, float beta, int64_t pad,
+               double tolerance = kTolerance) {
   const int64_t lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
   const auto A = random_vector((ta ? K : M) * lda), B = random_vector((tb ? N : K) * ldb);
   auto C = random_vector(M * ldc);
@@ -162,10 +178,12 @@ void gemm_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, f
   hn::cpu::sgemm(ta, tb, M, N, K, alpha, A.data(), lda, B.data(), ldb, beta, C.data(), ldc);
   cu::sgemm(ta, tb, M, N, K, alpha, dA.get(), lda, dB.get(), ldb, beta, dC.get(), ldc, g_stream);
   char name[128];
-  std::snprintf(name, sizeof(name), "sgemm ta=%d tb=%d %lldx%lldx%lld alpha=%g beta=%g pad=%lld", ta, tb,
-                static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K), alpha, beta,
-                static_cast<long long>(pad));
-  expect_close(name, dC.host(), C);
+  std::snprintf(name, sizeof(name), "%ssgemm ta=%d tb=%d %lldx%lldx%lld alpha=%g beta=%g pad=%lld",
+                cu::allow_tf32() ? "TF32 " : "", ta, tb, static_cast<long long>(M), static_cast<long long>(N),
+                static_cast<long long>(K), alpha, beta, static_cast<long long>(pad));
+  const auto gpu = dC.host();
+  if (cu::allow_tf32()) std::printf("%s: relative error %.3g vs FP32 CPU\n", name, relative_error(gpu, C));
+  expect_close(name, gpu, C, tolerance);
 }
 
 HN_CHECK(sgemm_shapes) {
@@ -179,6 +197,56 @@ HN_CHECK(sgemm_shapes) {
   gemm_case(false, false, 512, 512, 512, 1.0f, 0.0f, 0);
   gemm_case(false, false, 64, 10, 8192, 1.0f, 0.0f, 0);  // K7's linear 8192 -> 10, B = 64
   gemm_case(false, true, 33, 17, 0, 1.0f, 0.5f, 0);      // K = 0: C = beta C
+  gemm_case(false, false, 2304, 2304, 64, 1.0f, 0.0f, 0);  // enough tiles for the 128 x 128 kernel
+  gemm_case(true, true, 2304, 2400, 40, 1.0f, 0.5f, 1);
+}
+
+// Batched: every matrix against the CPU sgemm on its slice; strides leave gaps between matrices
+// (and C's gaps must stay untouched: they start as NaN and are compared too).
+void batched_case(bool ta, bool tb, int64_t M, int64_t N, int64_t K, int64_t batch, int64_t gap) {
+  const int64_t lda = ta ? M : K, ldb = tb ? K : N, ldc = N;
+  const int64_t sa = (ta ? K : M) * lda + gap, sb = (tb ? N : K) * ldb + gap, sc = M * ldc + gap;
+  const auto A = random_vector(batch * sa), B = random_vector(batch * sb);
+  std::vector<float> C(batch * sc, std::numeric_limits<float>::quiet_NaN());
+  Device<float> dA(A), dB(B), dC(C);
+  for (int64_t i = 0; i < batch; ++i) {
+    hn::cpu::sgemm(ta, tb, M, N, K, 1.5f, A.data() + i * sa, lda, B.data() + i * sb, ldb, 0.0f, C.data() + i * sc, ldc);
+  }
+  cu::sgemm_strided_batched(ta, tb, M, N, K, 1.5f, dA.get(), lda, sa, dB.get(), ldb, sb, 0.0f, dC.get(), ldc, sc, batch,
+                            g_stream);
+  char name[128];
+  std::snprintf(name, sizeof(name), "%ssgemm_strided_batched ta=%d tb=%d %lldx%lldx%lld batch=%lld", cu::allow_tf32() ? "TF32 " : "",
+                ta, tb, static_cast<long long>(M), static_cast<long long>(N), static_cast<long long>(K),
+                static_cast<long long>(batch));
+  expect_close(name, dC.host(), C, cu::allow_tf32() ? 1e-2 : kTolerance);
+}
+
+HN_CHECK(sgemm_batched) {
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) batched_case(ta, tb, 37, 29, 45, 3, 5);
+  batched_case(false, false, 130, 70, 300, 4, 0);
+  batched_case(false, true, 2, 3, 4, 70000, 1);  // more matrices than one launch's grid holds (65535)
+  batched_case(true, false, 5, 4, 0, 2, 3);      // K = 0: C = 0
+}
+
+// ---- Block copy (concat) -------------------------------------------------------------------------
+
+HN_CHECK(copy_blocks) {
+  const int64_t rows = 37, cols = 53, src_ld = 61, dst_ld = 130, src_off = 7, dst_off = 11;
+  const auto src = random_vector(src_off + rows * src_ld);
+  auto dst = random_vector(dst_off + rows * dst_ld);
+  Device<float> dsrc(src), ddst(dst);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) dst[dst_off + r * dst_ld + c] = src[src_off + r * src_ld + c];
+  cu::copy_2d(ddst.get() + dst_off, dst_ld, dsrc.get() + src_off, src_ld, rows, cols, g_stream);
+  expect_equal("copy_2d float32 (the rest of dst untouched)", ddst.host(), dst);
+  // int32 and NaN payloads pass as bits.
+  std::vector<int32_t> bits = {0x7fa00001, -1, 0, 123456789, INT32_MIN, 0x7f800000};
+  Device<int32_t> dbits(bits), dout(bits.size());
+  cu::copy_2d(dout.get(), 3, dbits.get(), 3, 2, 3, g_stream);
+  expect_equal("copy_2d int32 bits", dout.host(), bits);
+  cu::copy_2d(dout.get(), 3, dbits.get(), 3, 0, 3, g_stream);  // nothing to copy: no launch
+  expect_equal("copy_2d with no rows", dout.host(), bits);
 }
 
 // ---- Convolution --------------------------------------------------------------------------------
@@ -194,7 +262,7 @@ hn::cpu::Conv2dParams conv_params(int64_t batch, int64_t cin, int64_t h, int64_t
   return p;
 }
 
-void conv_case(const std::string& label, const hn::cpu::Conv2dParams& p, bool transposed) {
+void conv_case(const std::string& label, const hn::cpu::Conv2dParams& p, bool transposed, double tolerance = kTolerance) {
   const int64_t xs = p.batch * p.in_channels * p.in_h * p.in_w;
   const int64_t ys = p.batch * p.out_channels * p.out_h * p.out_w;
   const int64_t ws = p.out_channels * (p.in_channels / p.groups) * p.kernel_h * p.kernel_w;
@@ -220,11 +288,17 @@ void conv_case(const std::string& label, const hn::cpu::Conv2dParams& p, bool tr
     cu::conv2d_backward_data(p, gdy.get(), gw.get(), gdx.get(), g_stream);
     cu::conv2d_backward_weight(p, gx.get(), gdy.get(), gdw.get(), gdb.get(), g_stream);
   }
-  const std::string kind = transposed ? "conv_transpose2d " : "conv2d ";
-  expect_close(kind + label + " forward", gy.host(), y);
-  expect_close(kind + label + " backward data", gdx.host(), dx);
-  expect_close(kind + label + " backward weight", gdw.host(), dw);
-  expect_close(kind + label + " backward bias", gdb.host(), db);
+  const std::string kind = std::string(cu::allow_tf32() ? "TF32 " : "") + (transposed ? "conv_transpose2d " : "conv2d ");
+  const std::pair<std::string, std::pair<std::vector<float>, const std::vector<float>*>> outputs[] = {
+      {"forward", {gy.host(), &y}}, {"backward data", {gdx.host(), &dx}}, {"backward weight", {gdw.host(), &dw}}};
+  for (const auto& [what, values] : outputs) {
+    if (cu::allow_tf32()) {
+      std::printf("%s: relative error %.3g vs FP32 CPU\n", (kind + label + " " + what).c_str(),
+                  relative_error(values.first, *values.second));
+    }
+    expect_close(kind + label + " " + what, values.first, *values.second, tolerance);
+  }
+  expect_close(kind + label + " backward bias", gdb.host(), db);  // a plain sum: FP32 in either mode
 }
 
 HN_CHECK(conv2d) {
@@ -665,6 +739,34 @@ HN_CHECK(optimizers) {
   }
 }
 
+// ---- TF32 tensor cores ------------------------------------------------------------------------------
+
+// Sets the TF32 flag for a scope; always restores it, so later checks run FP32.
+struct Tf32Scope {
+  explicit Tf32Scope(bool on) { cu::set_allow_tf32(on); }
+  ~Tf32Scope() { cu::set_allow_tf32(false); }
+};
+
+HN_CHECK(tf32) {
+  report("TF32 is off by default", !cu::allow_tf32(), "allow_tf32() is true before any call set it");
+  if (cu::compute_capability(0) < 80) {
+    std::printf("SKIP tf32: sm_%d has no TF32 tensor cores; the FP32 kernels run with the flag set\n", cu::compute_capability(0));
+    return;
+  }
+  Tf32Scope scope(true);
+  for (int ta = 0; ta < 2; ++ta)
+    for (int tb = 0; tb < 2; ++tb) {
+      gemm_case(ta, tb, 67, 45, 33, 1.0f, 0.0f, 0, 1e-2);
+      gemm_case(ta, tb, 2304, 2304, 64, 0.5f, 1.0f, 3, 1e-2);  // the 128 x 128 tensor-core kernel
+    }
+  gemm_case(false, true, 64, 10, 8192, 1.0f, 0.0f, 0, 1e-2);  // split K (K7's linear)
+  batched_case(false, true, 37, 29, 45, 3, 5);
+  conv_case("16->32 k3 p1 (K1-like)", conv_params(4, 16, 16, 16, 32, 3, 1, 1, 1, 1), false, 1e-2);
+  conv_case("8->6 k3 groups 2", conv_params(2, 8, 7, 7, 6, 3, 1, 1, 1, 2), false, 1e-2);
+  conv_case("64->64 k3 p1 B8 (split-K weight gradient)", conv_params(8, 64, 32, 32, 64, 3, 1, 1, 1, 1), false, 1e-2);
+  conv_case("128->64 k2 s2 B4 (K4 channels)", transpose_params(4, 128, 8, 8, 64, 2, 2, 0, 0, 1, 1), true, 1e-2);
+}
+
 // ---- Caching allocator --------------------------------------------------------------------------
 
 HN_CHECK(allocator) {
@@ -726,7 +828,7 @@ int main() {
   return g_failed == 0 ? 0 : 1;
 #else
   std::printf("SKIP: this build has no CUDA kernels (no CUDA toolkit found at build time)\n");
-  std::printf("cuda_ops_test: 0 passed, 0 failed, 14 skipped\n");
+  std::printf("cuda_ops_test: 0 passed, 0 failed, 17 skipped\n");
   return 0;
 #endif
 }

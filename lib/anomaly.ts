@@ -52,7 +52,8 @@ function nonFinite(data: Float32Array): 'NaN' | 'Inf' | null {
 
 function floatData(t: Tensor): Float32Array | null {
   if (t.dtype !== 'float32' || t.isDisposed) return null;
-  return t.data as Float32Array;
+  // A CUDA tensor is copied back to be scanned: anomaly mode is a debugging aid, its cost accepted.
+  return (t.device === 'cpu' ? t.data : t.toArray()) as Float32Array;
 }
 
 function where(scope: readonly object[] | undefined): string {

@@ -58,6 +58,17 @@ describe('CUDA dispatch through a fake device', () => {
     expect(() => x.add(random([2, 3]))).toThrow(/expected other to be a tensor on cuda:0 like input, got a tensor on cpu/);
   });
 
+  it('anomaly mode scans CUDA tensors too (copied back) and names the op', () => {
+    hn.detectAnomaly(true);
+    try {
+      const x = hn.tensor([1, -1, 4], { device: 'cuda' });
+      expect(() => x.exp().neg().log()).toThrow(/detectAnomaly: forward of log .*produced NaN/);
+      expect(x.relu().toArray()).toEqual(new Float32Array([1, 0, 4]));
+    } finally {
+      hn.detectAnomaly(false);
+    }
+  });
+
   it('the TF32 flag round-trips through the CUDA table and is off by default', () => {
     expect(hn.cuda.allowTF32()).toBe(false);
     hn.cuda.setAllowTF32(true);

@@ -7,6 +7,8 @@
 //                    groups, ...arrays)
 // where xShape is always the op's input shape (also for the backward functions). Arrays:
 //   *Forward(..., x, w, bias | null, y)
+//   *ForwardFused(..., x, w, bias | null, y, epilogue)   (inference: 0 none, 1 relu, 2 relu +
+//                                                         2x2 max pool; conv2d only)
 //   *BackwardData(..., gradY, w, gradX)
 //   *BackwardWeight(..., x, gradY, gradW | null, gradBias | null)
 // The output size is computed here from the geometry, never taken from the caller, and every
@@ -189,6 +191,36 @@ Napi::Value Forward(const Napi::CallbackInfo& info, const char* op) {
   return info.Env().Undefined();
 }
 
+// Forward with a fused epilogue (inference): the forward arrays, then epilogue 0 (none), 1 (relu)
+// or 2 (relu + 2x2 max pool, stride 2; y then has half the rows and columns, rounded down).
+template <Geometry (*geometry)(const Napi::CallbackInfo&, const char*), size_t k,
+          void (*kernel)(const Conv2dParams&, const float*, const float*, const float*,
+                         hn::cpu::ConvEpilogue, float*)>
+Napi::Value ForwardFused(const Napi::CallbackInfo& info, const char* op, bool allow_pool) {
+  const Geometry g = geometry(info, op);
+  const int64_t epilogue = integer(info, k + 4, op, "epilogue", 0, allow_pool ? 2 : 1);
+  // The op's output planes: the convolution's output, or (transposed) its input.
+  const bool transposed = k == kTransposeArgs;
+  const int64_t channels = transposed ? g.p.in_channels : g.p.out_channels;
+  const int64_t h = transposed ? g.p.in_h : g.p.out_h, w = transposed ? g.p.in_w : g.p.out_w;
+  int64_t y_numel = g.y_numel;
+  if (epilogue == 2) {
+    if (h < 2 || w < 2) {
+      throw_range_error(info.Env(), op, "output size", "at least 2x2 for the 2x2 max pool",
+                        std::to_string(h) + "x" + std::to_string(w));
+    }
+    y_numel = g.p.batch * channels * (h / 2) * (w / 2);
+  }
+  auto x = float_array(info, k, op, "x", g.x_numel);
+  auto wt = float_array(info, k + 1, op, "w", g.w_numel);
+  auto bias = optional_float_array(info, k + 2, op, "bias", g.bias_length);
+  auto y = float_array(info, k + 3, op, "y", y_numel);
+  run_kernel(info.Env(), op, [&] {
+    kernel(g.p, x.data, wt.data, bias.data, static_cast<hn::cpu::ConvEpilogue>(epilogue), y.data);
+  });
+  return info.Env().Undefined();
+}
+
 // gradY, w, gradX. For the data gradient, gradY has the op's output size, gradX its input size.
 template <Geometry (*geometry)(const Napi::CallbackInfo&, const char*), size_t k,
           void (*kernel)(const Conv2dParams&, const float*, const float*, float*)>
@@ -235,7 +267,17 @@ Napi::Value ConvTranspose2dBackwardWeight(const Napi::CallbackInfo& info) {
   return BackwardWeight<conv_transpose2d_geometry, kTransposeArgs, hn::cpu::conv_transpose2d_backward_weight>(info, "convTranspose2dBackwardWeight");
 }
 
+Napi::Value Conv2dForwardFused(const Napi::CallbackInfo& info) {
+  return ForwardFused<conv2d_geometry, kConvArgs, hn::cpu::conv2d_forward_fused>(info, "conv2dForwardFused", true);
+}
+Napi::Value ConvTranspose2dForwardFused(const Napi::CallbackInfo& info) {
+  return ForwardFused<conv_transpose2d_geometry, kTransposeArgs, hn::cpu::conv_transpose2d_forward_fused>(
+      info, "convTranspose2dForwardFused", false);
+}
+
 void Register(Napi::Env env, Napi::Object exports) {
+  export_function<Conv2dForwardFused>(env, exports, "conv2dForwardFused");
+  export_function<ConvTranspose2dForwardFused>(env, exports, "convTranspose2dForwardFused");
   export_function<Conv2dForward>(env, exports, "conv2dForward");
   export_function<Conv2dBackwardData>(env, exports, "conv2dBackwardData");
   export_function<Conv2dBackwardWeight>(env, exports, "conv2dBackwardWeight");

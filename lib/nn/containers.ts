@@ -10,6 +10,7 @@ import { ReLU } from './activation';
 import { MaxPool2d } from './pooling';
 import { Conv2d, ConvTranspose2d } from './conv';
 import { Linear } from './linear';
+import { fusedConvForward, isPlainMaxPool2x2 } from './conv_fusion';
 
 // An instance of exactly this class (not a subclass) whose forward is the class's own.
 function isExactly(m: Module, cls: abstract new (...args: never[]) => Module): boolean {
@@ -128,8 +129,10 @@ export class Sequential extends Module {
     // ONNX export, and only over modules of exactly these classes with their own forward:
     // - ReLU then MaxPool2d: pool first, relu on the pooled quarter (F.reluMaxPool2d; same
     //   values and gradients), the full-size relu output never exists;
-    // - with grad disabled, Conv2d/ConvTranspose2d/Linear then ReLU: relu in place on the
-    //   layer's fresh output, which nothing else holds.
+    // - with grad disabled, Conv2d/ConvTranspose2d then ReLU (and a MaxPool2d(2) after a
+    //   Conv2d): one native call with the relu (and pool) in the kernel's store
+    //   (./conv_fusion.ts); Linear then ReLU: relu in place on the layer's fresh output, which
+    //   nothing else holds.
     const fuse = !isTracing();
     let x = input;
     for (let i = 0; i < steps.length; i++) {
@@ -142,7 +145,15 @@ export class Sequential extends Module {
           i++;
           continue;
         }
-        if (!isGradEnabled() && isExactly(next, ReLU) && (isExactly(m, Conv2d) || isExactly(m, ConvTranspose2d) || isExactly(m, Linear))) {
+        if (!isGradEnabled() && isExactly(next, ReLU) && (isExactly(m, Conv2d) || isExactly(m, ConvTranspose2d))) {
+          // One native call: relu (and a following 2x2 max pool) applied as the kernel stores.
+          const after = steps[i + 2];
+          const pool = isExactly(m, Conv2d) && after !== undefined && isExactly(after, MaxPool2d) && isPlainMaxPool2x2(after as MaxPool2d);
+          x = fusedConvForward(m as Conv2d | ConvTranspose2d, x, pool);
+          i += pool ? 2 : 1;
+          continue;
+        }
+        if (!isGradEnabled() && isExactly(next, ReLU) && isExactly(m, Linear)) {
           const y = (m.forward as (v: unknown) => unknown).call(m, x);
           if (isTensor(y) && y !== x && y.device === 'cpu') {
             x = reluInPlace(y);

@@ -1,11 +1,14 @@
 // 2-D convolution and transposed convolution (torch.nn.functional.conv2d / conv_transpose2d),
 // NCHW, on the native im2col + SGEMM kernels (native/cpu/conv.cc). Each op's backward is made of
 // the other op's kernels: conv2d's input gradient is a transposed convolution and vice versa.
-import { record } from '../autograd';
+import { isAnomalyEnabled } from '../anomaly';
+import { isTracing, needsGrad, record } from '../autograd';
 import { argRangeError, argTypeError, checkInt, checkPair, describeValue, shapeString } from '../errors';
 import { bindings } from '../native';
-import { KernelBuffer, Tensor, isTensor } from '../tensor';
+import { Device, KernelBuffer, Tensor, isTensor } from '../tensor';
 import { commonDevice, kernelsFor } from './device';
+import { relu } from './elementwise';
+import { maxPool2d } from './pool';
 
 type Pair = [number, number];
 type IntOrPair = number | readonly [number, number];
@@ -25,7 +28,15 @@ interface ConvBindings {
     dilation: Pair, groups: number, x: KernelBuffer, gradY: KernelBuffer, gradW: KernelBuffer | null,
     gradBias: KernelBuffer | null): void;
 }
-const native = bindings<ConvBindings>();
+/** The CPU addon's fused inference forwards (bindings/conv.cc); epilogue 1 relu, 2 relu + 2x2 max pool. */
+interface FusedConvBindings {
+  conv2dForwardFused(xShape: number[], wShape: readonly number[], stride: Pair, padding: number[], dilation: Pair, groups: number,
+    x: KernelBuffer, w: KernelBuffer, bias: KernelBuffer | null, y: KernelBuffer, epilogue: number): void;
+  convTranspose2dForwardFused(xShape: number[], wShape: readonly number[], stride: Pair, padding: Pair, outputPadding: Pair,
+    dilation: Pair, groups: number, x: KernelBuffer, w: KernelBuffer, bias: KernelBuffer | null, y: KernelBuffer,
+    epilogue: number): void;
+}
+const native = bindings<ConvBindings & FusedConvBindings>();
 
 export interface Conv2dOptions {
   stride?: IntOrPair;
@@ -142,18 +153,28 @@ function resolvePadding(op: string, value: unknown, kernel: Pair, stride: Pair, 
   return [p[0], p[1], p[0], p[1]];
 }
 
-/**
- * 2-D convolution (torch.nn.functional.conv2d): x [N, C_in, H, W] (or [C_in, H, W]), weight
- * [C_out, C_in/groups, kH, kW], bias [C_out] → [N, C_out, H_out, W_out].
- * @example F.conv2d(x, w, b, { padding: 1 }) // 3x3 kernel: same spatial size
- */
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
-  const op = 'conv2d';
+interface Conv2dGeometry {
+  dims: number[];
+  bias: Tensor | null;
+  device: Device;
+  kernels: ConvBindings;
+  stride: Pair;
+  /** [top, left, bottom, right] */
+  pad: number[];
+  dilation: Pair;
+  groups: number;
+  outC: number;
+  out: Pair;
+  /** The output shape (3-D for an unbatched input). */
+  outShape: number[];
+}
+
+function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: unknown): Conv2dGeometry {
   const opts = checkOptions(op, options, ['stride', 'padding', 'dilation', 'groups']);
   const { dims, batched, bias: b } = checkOperands(op, x, weight, bias, '[outChannels, inChannels/groups, kH, kW]');
   const device = commonDevice(op, [['input', x], ['weight', weight], ['bias', b]]);
-  const k = device === 'cpu' ? native : kernelsFor<ConvBindings>(op, device);
-  const [N, C, H, W] = dims;
+  const kernels = device === 'cpu' ? native : kernelsFor<ConvBindings>(op, device);
+  const [, C, H, W] = dims;
   const [outC, inPerGroup, kH, kW] = weight.shape;
   const stride = checkPair(op, 'stride', opts.stride ?? 1, 1);
   const dilation = checkPair(op, 'dilation', opts.dilation ?? 1, 1);
@@ -169,8 +190,19 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?
   ];
   const padText = pad[0] === pad[2] && pad[1] === pad[3] ? pad.slice(0, 2) : pad;
   checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padText)}, dilation ${list(dilation)}`);
+  const outShape = batched ? [dims[0], outC, out[0], out[1]] : [outC, out[0], out[1]];
+  return { dims, bias: b, device, kernels, stride, pad, dilation, groups, outC, out, outShape };
+}
 
-  const y = Tensor.uninitialized(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], device);
+/**
+ * 2-D convolution (torch.nn.functional.conv2d): x [N, C_in, H, W] (or [C_in, H, W]), weight
+ * [C_out, C_in/groups, kH, kW], bias [C_out] → [N, C_out, H_out, W_out].
+ * @example F.conv2d(x, w, b, { padding: 1 }) // 3x3 kernel: same spatial size
+ */
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: Conv2dOptions): Tensor {
+  const op = 'conv2d';
+  const { dims, bias: b, device, kernels: k, stride, pad, dilation, groups, outShape } = conv2dGeometry(op, x, weight, bias, options);
+  const y = Tensor.uninitialized(outShape, device);
   k.conv2dForward(dims, weight.shape, stride, pad, dilation, groups,
     x.buffer(op, 'input'), weight.buffer(op, 'weight'), b ? b.buffer(op, 'bias') : null, y.buffer());
 
@@ -195,18 +227,25 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?
   });
 }
 
-/**
- * 2-D transposed convolution (torch.nn.functional.conv_transpose2d): x [N, C_in, H, W] (or
- * [C_in, H, W]), weight [C_in, C_out/groups, kH, kW], bias [C_out] → [N, C_out, H_out, W_out]
- * with H_out = (H-1)·stride - 2·padding + dilation·(kH-1) + outputPadding + 1.
- * @example F.convTranspose2d(x, w, null, { stride: 2 }) // 2x2 kernel: doubles H and W
- */
-export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvTranspose2dOptions): Tensor {
-  const op = 'convTranspose2d';
+interface ConvTranspose2dGeometry {
+  dims: number[];
+  bias: Tensor | null;
+  device: Device;
+  kernels: ConvBindings;
+  stride: Pair;
+  padding: Pair;
+  outputPadding: Pair;
+  dilation: Pair;
+  groups: number;
+  outShape: number[];
+}
+
+function convTranspose2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | null | undefined,
+  options: unknown): ConvTranspose2dGeometry {
   const opts = checkOptions(op, options, ['stride', 'padding', 'outputPadding', 'dilation', 'groups']);
   const { dims, batched, bias: b } = checkOperands(op, x, weight, bias, '[inChannels, outChannels/groups, kH, kW]');
   const device = commonDevice(op, [['input', x], ['weight', weight], ['bias', b]]);
-  const k = device === 'cpu' ? native : kernelsFor<ConvBindings>(op, device);
+  const kernels = device === 'cpu' ? native : kernelsFor<ConvBindings>(op, device);
   const [N, C, H, W] = dims;
   const [inC, outPerGroup, kH, kW] = weight.shape;
   const stride = checkPair(op, 'stride', opts.stride ?? 1, 1);
@@ -228,8 +267,21 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
     convTranspose2dOutputSize(W, kW, stride[1], padding[1], outputPadding[1], dilation[1]),
   ];
   checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padding)}, outputPadding ${list(outputPadding)}, dilation ${list(dilation)}`);
+  const outShape = batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]];
+  return { dims, bias: b, device, kernels, stride, padding, outputPadding, dilation, groups, outShape };
+}
 
-  const y = Tensor.uninitialized(batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]], device);
+/**
+ * 2-D transposed convolution (torch.nn.functional.conv_transpose2d): x [N, C_in, H, W] (or
+ * [C_in, H, W]), weight [C_in, C_out/groups, kH, kW], bias [C_out] → [N, C_out, H_out, W_out]
+ * with H_out = (H-1)·stride - 2·padding + dilation·(kH-1) + outputPadding + 1.
+ * @example F.convTranspose2d(x, w, null, { stride: 2 }) // 2x2 kernel: doubles H and W
+ */
+export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null, options?: ConvTranspose2dOptions): Tensor {
+  const op = 'convTranspose2d';
+  const { dims, bias: b, device, kernels: k, stride, padding, outputPadding, dilation, groups, outShape } =
+    convTranspose2dGeometry(op, x, weight, bias, options);
+  const y = Tensor.uninitialized(outShape, device);
   k.convTranspose2dForward(dims, weight.shape, stride, padding, outputPadding, dilation, groups,
     x.buffer(op, 'input'), weight.buffer(op, 'weight'), b ? b.buffer(op, 'bias') : null, y.buffer());
 
@@ -250,4 +302,78 @@ export function convTranspose2d(x: Tensor, weight: Tensor, bias?: Tensor | null,
     }
     return b ? [gx, gw, gb] : [gx, gw];
   });
+}
+
+// ---- Inference: fused epilogues ----------------------------------------------------------------
+
+/** What a fused forward applies to the layer's output: relu, or relu then a 2x2/stride-2 max pool. */
+export type ConvEpilogue = 'relu' | 'reluMaxPool2x2';
+const EPILOGUE_CODE: Record<ConvEpilogue, number> = { relu: 1, reluMaxPool2x2: 2 };
+
+function checkEpilogue(op: string, epilogue: unknown, allowed: readonly ConvEpilogue[]): ConvEpilogue {
+  if (!allowed.includes(epilogue as ConvEpilogue)) {
+    throw argRangeError(op, 'epilogue', allowed.map((e) => `'${e}'`).join(' or '), describeValue(epilogue));
+  }
+  return epilogue as ConvEpilogue;
+}
+
+/**
+ * True when the fused native pass can stand in for the ops: a CPU tensor, nothing to record
+ * (no gradient needed, not tracing for export, anomaly mode off, whose per-op checks need the
+ * separate ops).
+ */
+function canFuse(device: string, inputs: readonly (Tensor | null)[]): boolean {
+  return device === 'cpu' && !needsGrad(inputs) && !isTracing() && !isAnomalyEnabled();
+}
+
+/**
+ * Inference: relu(conv2d(x, w, b)), or maxPool2d(relu(conv2d(x, w, b)), {kernelSize: 2}), in one
+ * native pass: the AVX-512 kernels apply the relu in registers and pool the block they just
+ * computed while it is in cache, so the full-size activation never reaches memory and no argmax
+ * is kept. Same values as the ops run one by one (which is what happens when a gradient is
+ * needed, while tracing for export, in anomaly mode or off the CPU).
+ * @example hn.noGrad(() => conv2dFused(x, w, b, { padding: 1 }, 'reluMaxPool2x2')) // [N,C,32,32] -> [N,Cout,16,16]
+ */
+export function conv2dFused(x: Tensor, weight: Tensor, bias: Tensor | null | undefined, options: Conv2dOptions | undefined,
+  epilogue: ConvEpilogue): Tensor {
+  // Named `fn`, not `op`: these functions never record a node of their own (with a gradient to
+  // keep they record the plain ops), so there is no op for the ONNX exporter to convert.
+  const fn = 'conv2dFused';
+  const kind = checkEpilogue(fn, epilogue, ['relu', 'reluMaxPool2x2']);
+  const g = conv2dGeometry(fn, x, weight, bias, options);
+  if (kind === 'reluMaxPool2x2' && (g.out[0] < 2 || g.out[1] < 2)) {
+    throw argRangeError(fn, 'output size', 'at least 2x2 for the 2x2 max pool', `${g.out[0]}x${g.out[1]}`);
+  }
+  if (!canFuse(g.device, [x, weight, g.bias])) {
+    const y = relu(conv2d(x, weight, bias, options));
+    return kind === 'relu' ? y : maxPool2d(y, { kernelSize: 2 });
+  }
+  const shape = [...g.outShape];
+  if (kind === 'reluMaxPool2x2') {
+    shape[shape.length - 2] = Math.floor(g.out[0] / 2);
+    shape[shape.length - 1] = Math.floor(g.out[1] / 2);
+  }
+  const y = Tensor.uninitialized(shape);
+  native.conv2dForwardFused(g.dims, weight.shape, g.stride, g.pad, g.dilation, g.groups, x.buffer(fn, 'input'),
+    weight.buffer(fn, 'weight'), g.bias ? g.bias.buffer(fn, 'bias') : null, y.buffer(), EPILOGUE_CODE[kind]);
+  return y;
+}
+
+/**
+ * Inference: relu(convTranspose2d(x, w, b)) in one native pass (the relu applied in registers by
+ * the AVX-512 2x2/stride-2 kernel, one pass over the fresh output otherwise). Same values as the
+ * two ops; they run one by one when a gradient is needed, while tracing, in anomaly mode or off
+ * the CPU.
+ */
+export function convTranspose2dFused(x: Tensor, weight: Tensor, bias: Tensor | null | undefined,
+  options: ConvTranspose2dOptions | undefined, epilogue: 'relu'): Tensor {
+  const fn = 'convTranspose2dFused'; // not `op`: see conv2dFused
+  const kind = checkEpilogue(fn, epilogue, ['relu']);
+  const g = convTranspose2dGeometry(fn, x, weight, bias, options);
+  if (!canFuse(g.device, [x, weight, g.bias])) return relu(convTranspose2d(x, weight, bias, options));
+  const y = Tensor.uninitialized(g.outShape);
+  native.convTranspose2dForwardFused(g.dims, weight.shape, g.stride, g.padding, g.outputPadding, g.dilation, g.groups,
+    x.buffer(fn, 'input'), weight.buffer(fn, 'weight'), g.bias ? g.bias.buffer(fn, 'bias') : null, y.buffer(),
+    EPILOGUE_CODE[kind]);
+  return y;
 }

@@ -19,6 +19,7 @@
 #include "../common/thread_pool.h"
 #include "conv_direct.h"
 #include "conv_direct512.h"
+#include "conv_transpose_k2s2.h"
 #include "gemm.h"
 
 namespace hn::cpu {
@@ -253,6 +254,8 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
                         const float* init, float* dx) {
   // Stride 1 on AVX-512: a direct convolution of dy with the flipped kernels, no col2im.
   if (conv2d_direct512_backward_data(p, dy, w, init, dx)) return;
+  // Kernel 2x2, stride 2 on AVX-512: non-overlapping windows, a GEMM stored straight into dx.
+  if (conv_transpose2d_k2s2_applies(p)) return conv_transpose2d_k2s2_forward(p, dy, w, init, false, dx);
   const Dims d = dims_of(p);
   for_each_image_group(p, d, [&](int64_t n, int64_t g, float* col) {
     const float* dy_g = dy + (n * p.out_channels + g * d.cout_g) * d.out_plane;

@@ -79,4 +79,21 @@ void conv_transpose2d_backward_data(const Conv2dParams& p, const float* dy, cons
 void conv_transpose2d_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
                                       float* dw, float* db);
 
+// ---- Inference: fused epilogues (conv_fused.cc) ----------------------------------------------
+// What happens to conv(x, w) + bias before it is stored, in the same pass (nothing is saved for
+// a backward):
+//   kRelu            relu (PyTorch's rule: NaN propagates, -0 becomes +0);
+//   kReluMaxPool2x2  relu, then max over 2x2 windows with stride 2 (floor mode, as
+//                    max_pool2d(kernel 2)); y is [batch, channels, out_h / 2, out_w / 2] and
+//                    needs out_h, out_w >= 2.
+// The values equal those of the unfused ops run one after another (max commutes with relu).
+enum class ConvEpilogue : int { kNone = 0, kRelu = 1, kReluMaxPool2x2 = 2 };
+
+void conv2d_forward_fused(const Conv2dParams& p, const float* x, const float* w, const float* bias,
+                          ConvEpilogue epilogue, float* y);
+
+// The transposed convolution with kNone or kRelu (p as for conv_transpose2d_forward).
+void conv_transpose2d_forward_fused(const Conv2dParams& p, const float* x, const float* w,
+                                    const float* bias, ConvEpilogue epilogue, float* y);
+
 }  // namespace hn::cpu

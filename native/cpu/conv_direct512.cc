@@ -80,30 +80,32 @@ void pad_image(const Conv2dParams& p, const Layout& l, const float* x_n, float* 
   }
 }
 
-// w [cout][cin][kh*kw] -> [block][cin][kh*kw][co]; bias -> [block][co]; zeros past cout.
-void pack(const Conv2dParams& p, const Layout& l, const float* w, const float* bias, float* wp,
-          float* bp) {
+// Block b of w [cout][cin][kh*kw] -> wp [block][cin][kh*kw][co], bias -> bp [block][co]; zeros
+// past cout.
+void pack_block(const Conv2dParams& p, const Layout& l, const float* w, const float* bias, int64_t b,
+                float* wp, float* bp) {
   const int64_t taps = p.kernel_h * p.kernel_w;
-  for (int64_t b = 0; b < l.blocks; ++b) {
-    for (int c = 0; c < l.co; ++c) {
-      const int64_t o = b * l.co + c;
-      bp[b * l.co + c] = (bias != nullptr && o < p.out_channels) ? bias[o] : 0.0f;
-    }
-    for (int64_t ci = 0; ci < p.in_channels; ++ci) {
-      for (int64_t t = 0; t < taps; ++t) {
-        float* dst = wp + ((b * p.in_channels + ci) * taps + t) * l.co;
-        for (int c = 0; c < l.co; ++c) {
-          const int64_t o = b * l.co + c;
-          dst[c] = o < p.out_channels ? w[(o * p.in_channels + ci) * taps + t] : 0.0f;
-        }
+  for (int c = 0; c < l.co; ++c) {
+    const int64_t o = b * l.co + c;
+    bp[b * l.co + c] = (bias != nullptr && o < p.out_channels) ? bias[o] : 0.0f;
+  }
+  for (int64_t ci = 0; ci < p.in_channels; ++ci) {
+    for (int64_t t = 0; t < taps; ++t) {
+      float* dst = wp + ((b * p.in_channels + ci) * taps + t) * l.co;
+      for (int c = 0; c < l.co; ++c) {
+        const int64_t o = b * l.co + c;
+        dst[c] = o < p.out_channels ? w[(o * p.in_channels + ci) * taps + t] : 0.0f;
       }
     }
   }
 }
 
-// Block b of image n: the register tiles, stored into y.
+// Block b of image n: the register tiles, stored into y (relu first when `epilogue` says so).
+// With kReluMaxPool2x2 the tiles go to `tmp` ([co][out_h][out_w], still in L1 afterwards) and
+// the pooled block to y [batch][cout][out_h / 2][out_w / 2].
 void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const float* wp,
-               const float* bp, int64_t n, int64_t b, float* y) {
+               const float* bp, int64_t n, int64_t b, ConvEpilogue epilogue, float* tmp, float* y) {
+  const bool pool = epilogue == ConvEpilogue::kReluMaxPool2x2;
   BlockArgs a;
   a.xp = xp;
   a.plane_stride = l.plane_stride;
@@ -114,14 +116,20 @@ void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const fl
   a.w = wp + b * p.in_channels * p.kernel_h * p.kernel_w * l.co;
   a.bias = bp + b * l.co;
   a.out_stride = l.out_stride;
-  a.y = y + (n * p.out_channels + b * l.co) * p.out_h * p.out_w;
+  a.y = pool ? tmp : y + (n * p.out_channels + b * l.co) * p.out_h * p.out_w;
   a.out_h = p.out_h;
   a.out_w = p.out_w;
   a.valid = static_cast<int>(std::min<int64_t>(l.co, p.out_channels - b * l.co));
+  a.relu = epilogue != ConvEpilogue::kNone;
   if (l.co == 8) {
     direct512_detail::block_co8(a);
   } else {
     direct512_detail::block_co12(a);
+  }
+  if (pool) {
+    const int64_t pooled = (p.out_h / 2) * (p.out_w / 2);
+    // relu is already applied (max commutes with it).
+    direct512_detail::max_pool2x2_planes(tmp, y + (n * p.out_channels + b * l.co) * pooled, a.valid, p.out_h, p.out_w);
   }
 }
 
@@ -259,35 +267,41 @@ bool conv2d_direct512_applies(const Conv2dParams& p) {
   return p.kernel_h * p.kernel_w <= kMaxTaps && p.pad_h < p.kernel_h && p.pad_w < p.kernel_w;
 }
 
-void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,
-                              const float* bias, float* y) {
-  TrimOnExit trim{tls_scratch};
-  if (use_channel_layout(p)) return forward_channels(p, x, w, bias, y, tls_scratch);
+namespace {
+
+// The flattened tiles with an epilogue. Image-parallel (a padded image and a pool buffer per
+// thread slot, weights packed up front) when there are at least two images per thread; else
+// one padded image at a time with its channel blocks in parallel, each block packing its own
+// weights in the first image's region (at batch 1 the packing is a tenth of the work and would
+// otherwise run on one thread).
+void forward_flat(const Conv2dParams& p, const float* x, const float* w, const float* bias,
+                  ConvEpilogue epilogue, float* y) {
   const Layout l = layout_of(p);
   const int64_t taps = p.kernel_h * p.kernel_w;
   const int64_t w_floats = l.blocks * p.in_channels * taps * l.co;
   const int64_t b_floats = l.blocks * l.co;
   const int64_t image_floats = p.in_channels * l.plane_stride;
+  const int64_t tmp_floats = epilogue == ConvEpilogue::kReluMaxPool2x2 ? l.co * p.out_h * p.out_w : 0;
   const int64_t threads = num_threads();
   const bool image_parallel = threads > 1 && p.batch >= 2 * threads;
-  // Image-parallel: a padded image per thread slot. Otherwise one padded image at a time, its
-  // channel blocks in parallel. The tiles store straight into y.
   const int64_t slots = image_parallel ? threads : 1;
-  tls_scratch.resize(static_cast<size_t>(w_floats + b_floats + slots * image_floats));
+  const int64_t tmps = image_parallel ? threads : l.blocks;
+  tls_scratch.resize(static_cast<size_t>(w_floats + b_floats + slots * image_floats + tmps * tmp_floats));
   float* wp = tls_scratch.data();
   float* bp = wp + w_floats;
   float* images = bp + b_floats;
-  pack(p, l, w, bias, wp, bp);
+  float* tmp = images + slots * image_floats;
   const int64_t in_image = p.in_channels * p.in_h * p.in_w;
 
   if (image_parallel) {
+    for (int64_t b = 0; b < l.blocks; ++b) pack_block(p, l, w, bias, b, wp, bp);
     std::atomic<int64_t> next{0};
     parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
       for (int64_t s = s0; s < s1; ++s) {
         float* xp = images + s * image_floats;
         for (int64_t n = next.fetch_add(1); n < p.batch; n = next.fetch_add(1)) {
           pad_image(p, l, x + n * in_image, xp);
-          for (int64_t b = 0; b < l.blocks; ++b) run_block(p, l, xp, wp, bp, n, b, y);
+          for (int64_t b = 0; b < l.blocks; ++b) run_block(p, l, xp, wp, bp, n, b, epilogue, tmp + s * tmp_floats, y);
         }
       }
     });
@@ -296,9 +310,30 @@ void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float
   for (int64_t n = 0; n < p.batch; ++n) {
     pad_image(p, l, x + n * in_image, images);
     parallel_for(l.blocks, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) run_block(p, l, images, wp, bp, n, b, y);
+      for (int64_t b = b0; b < b1; ++b) {
+        if (n == 0) pack_block(p, l, w, bias, b, wp, bp);
+        run_block(p, l, images, wp, bp, n, b, epilogue, tmp + b * tmp_floats, y);
+      }
     });
   }
+}
+
+}  // namespace
+
+void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,
+                              const float* bias, float* y) {
+  TrimOnExit trim{tls_scratch};
+  if (use_channel_layout(p)) return forward_channels(p, x, w, bias, y, tls_scratch);
+  forward_flat(p, x, w, bias, ConvEpilogue::kNone, y);
+}
+
+bool conv2d_direct512_forward_fused(const Conv2dParams& p, const float* x, const float* w,
+                                    const float* bias, ConvEpilogue epilogue, float* y) {
+  if (!conv2d_direct512_applies(p) || use_channel_layout(p)) return false;
+  if (epilogue == ConvEpilogue::kReluMaxPool2x2 && (p.out_h < 2 || p.out_w < 2)) return false;
+  TrimOnExit trim{tls_scratch};
+  forward_flat(p, x, w, bias, epilogue, y);
+  return true;
 }
 
 bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, const float* w,

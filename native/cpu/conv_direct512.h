@@ -34,6 +34,13 @@ bool conv2d_direct512_applies(const Conv2dParams& p);
 void conv2d_direct512_forward(const Conv2dParams& p, const float* x, const float* w,
                               const float* bias, float* y);
 
+// y = epilogue(conv(x, w) + bias) (conv.h's ConvEpilogue) in the tiles' store: relu on the
+// registers, the 2x2 max pool from a block-sized buffer that is still in L1. Returns false
+// (doing nothing) unless conv2d_direct512_applies(p) and the flattened tiles handle p (small
+// planes take the channel-vectorised kernel, which has no epilogue).
+bool conv2d_direct512_forward_fused(const Conv2dParams& p, const float* x, const float* w,
+                                    const float* bias, ConvEpilogue epilogue, float* y);
+
 // dx = conv2d backward data for p (plus init[c] on every element of channel c of dx when init
 // is given): the stride-1 input gradient is the convolution of dy padded by kH - 1 - pad with
 // the kernels flipped and the channel roles swapped. Returns false (doing nothing) unless that
@@ -68,6 +75,7 @@ struct BlockArgs {
   float* y;              // output channel co0 of this image, [valid][out_h][out_w]
   int64_t out_h, out_w;
   int valid;             // channels of the block below cout
+  bool relu;             // relu before the store (relu_forward's rule)
 };
 
 // Tiles of co = 8 channels x 48 positions, or co = 12 x 32 (conv_direct512_kernel.cc).
@@ -106,5 +114,10 @@ struct WeightTileArgs {
   float* sums;         // [4][4]
 };
 void weight_tile(const WeightTileArgs& a);
+
+// y[c][oh][ow] = max of the 2x2 window at (2oh, 2ow) of x[c] ([planes][h][w] -> [planes][h/2][w/2],
+// floor), a NaN in the window winning. Without relu: the fused epilogue pools values the tiles
+// already passed through relu, where the order of the comparisons cannot change the result.
+void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w);
 
 }  // namespace hn::cpu::direct512_detail

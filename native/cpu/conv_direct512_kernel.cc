@@ -38,6 +38,14 @@ void tile(const BlockArgs& a, int64_t q0) {
       }
     }
   }
+  if (a.relu) {
+    // relu_forward's rule: (v > 0 || v is NaN) ? v : +0.
+    for (int c = 0; c < CO; ++c) {
+      for (int v = 0; v < NV; ++v) {
+        acc[c][v] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(acc[c][v], _mm512_setzero_ps(), _CMP_NLE_UQ), acc[c][v]);
+      }
+    }
+  }
   // Each vector covers one or more output-row segments (S columns each, the first out_w of
   // them real): one masked store per segment and channel, straight into y.
   const int64_t plane = a.out_h * a.out_w;
@@ -161,6 +169,40 @@ void weight_tile(const WeightTileArgs& a) {
         for (int i = 0; i < width; ++i) lanes[i] += lanes[i + width];
       }
       a.sums[c * 4 + t] += lanes[0];
+    }
+  }
+}
+
+namespace {
+
+// max(a, b) that returns a NaN when either is one (vmaxps alone returns b when a is NaN).
+inline __m512 nan_max(__m512 a, __m512 b) {
+  return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+}
+
+}  // namespace
+
+void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w) {
+  const int64_t oh_count = h / 2, ow_count = w / 2;
+  // Even and odd lanes of the 32 maxima of two vectors: the left and right columns of 16 windows.
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  for (int64_t c = 0; c < planes; ++c) {
+    for (int64_t oh = 0; oh < oh_count; ++oh) {
+      const float* r0 = x + (c * h + 2 * oh) * w;
+      const float* r1 = r0 + w;
+      float* out = y + (c * oh_count + oh) * ow_count;
+      for (int64_t ow = 0; ow < ow_count; ow += 16) {
+        const int64_t n = ow_count - ow < 16 ? ow_count - ow : 16;  // windows here
+        // Columns 2*ow .. 2*ow + 2n - 1 (a last odd column is never read).
+        const int64_t cols = 2 * n;
+        const __mmask16 m0 = static_cast<__mmask16>(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
+        const __mmask16 m1 = static_cast<__mmask16>(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
+        const __m512 v0 = nan_max(_mm512_maskz_loadu_ps(m0, r0 + 2 * ow), _mm512_maskz_loadu_ps(m0, r1 + 2 * ow));
+        const __m512 v1 = nan_max(_mm512_maskz_loadu_ps(m1, r0 + 2 * ow + 16), _mm512_maskz_loadu_ps(m1, r1 + 2 * ow + 16));
+        const __m512 m = nan_max(_mm512_permutex2var_ps(v0, even, v1), _mm512_permutex2var_ps(v0, odd, v1));
+        _mm512_mask_storeu_ps(out + ow, static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1u), m);
+      }
     }
   }
 }

@@ -87,15 +87,18 @@ export function record(
   return output;
 }
 
-/** Reverse-mode sweep from `root` seeded with `seed` (same shape as root). */
+/** How the sweep adds, stores and frees gradients (lib/tensor.ts supplies them). */
 export interface GradAccumulators {
   /** Out of place: gradients flowing through the graph may be shared between inputs. */
   add(a: Tensor, b: Tensor): Tensor;
   /** In place into a leaf's own .grad. */
   addInto(target: Tensor, grad: Tensor): void;
   clone(t: Tensor): Tensor;
+  /** The serial number the next tensor created will get (Tensor.serial). */
+  nextSerial(): number;
 }
 
+/** Reverse-mode sweep from `root` seeded with `seed` (same shape as root). */
 export function runBackward(root: Tensor, seed: Tensor, acc: GradAccumulators): void {
   runBackwardMany([root], [seed], acc);
 }
@@ -103,6 +106,12 @@ export function runBackward(root: Tensor, seed: Tensor, acc: GradAccumulators): 
 /**
  * Reverse sweep from several roots at once (torch.autograd.backward(tensors, grads)): every
  * shared ancestor is visited once, with the sum of the gradients from all roots.
+ *
+ * Memory: a gradient that flowed through the graph is disposed as soon as the node it fed has
+ * run, when the sweep created it and nothing else holds it (not a seed, not stored as a .grad,
+ * not returned as a sink's gradient, not still waiting for another input). Its memory then goes
+ * straight back to the allocator for the next op instead of waiting for V8's next collection:
+ * large short-lived buffers are what drives V8's young-generation GCs and fresh page faults.
  */
 export function runBackwardMany(
   roots: readonly Tensor[],
@@ -138,11 +147,32 @@ export function runBackwardMany(
     }
   }
 
+  // Gradients created by this sweep (serial from here on) that nothing else holds are released
+  // once consumed; `pending` counts the grads-map entries that hold each gradient object, and
+  // `kept` lists the ones handed out (a leaf's or retained .grad, a sink's gradient).
+  const firstSerial = acc.nextSerial();
+  const pending = new Map<Tensor, number>();
+  const kept = new Set<Tensor>();
+  const hold = (g: Tensor): void => {
+    pending.set(g, (pending.get(g) ?? 0) + 1);
+  };
+  const unhold = (g: Tensor): void => {
+    const n = (pending.get(g) ?? 0) - 1;
+    if (n > 0) pending.set(g, n);
+    else pending.delete(g);
+  };
+  const release = (g: Tensor): void => {
+    if (g.serial >= firstSerial && !kept.has(g) && !pending.has(g)) g.dispose();
+  };
+
   const grads = new Map<Tensor, Tensor>();
   const seedSet = new Set<Tensor>(seeds);
   roots.forEach((root, i) => {
     const existing = grads.get(root);
-    grads.set(root, existing ? acc.add(existing, seeds[i]) : seeds[i]);
+    const g = existing ? acc.add(existing, seeds[i]) : seeds[i];
+    if (existing) unhold(existing);
+    grads.set(root, g);
+    hold(g);
   });
   // A leaf's .grad is owned by the leaf (optimizers update it in place), so it never aliases a
   // gradient that another tensor also received, nor a caller's seed.
@@ -156,6 +186,7 @@ export function runBackwardMany(
       const shared = claimed.has(grad.storageKey) || seedStorage.has(grad.storageKey);
       tensor.grad = shared ? acc.clone(grad) : grad;
       claimed.add(tensor.grad.storageKey);
+      kept.add(tensor.grad);
     }
   };
   noGrad(() => {
@@ -164,13 +195,16 @@ export function runBackwardMany(
       const grad = grads.get(tensor);
       if (!grad) continue;
       grads.delete(tensor);
+      unhold(grad);
       if (stopAt?.has(tensor)) {
         captured.set(tensor, grad);
+        kept.add(grad);
         continue;
       }
       const node = tensor.gradFn;
       if (!node || !node.backward) {
         if (tensor.requiresGrad) storeLeafGrad(tensor, grad);
+        release(grad);
         continue;
       }
       if (tensor.retainsGrad) storeLeafGrad(tensor, grad);
@@ -180,8 +214,19 @@ export function runBackwardMany(
         const g = inputGrads[k];
         if (!g || !input.requiresGrad) return;
         const existing = grads.get(input);
-        grads.set(input, existing ? acc.add(existing, g) : g);
+        if (existing) {
+          const sum = acc.add(existing, g);
+          unhold(existing);
+          grads.set(input, sum);
+          hold(sum);
+          release(existing);
+          release(g);
+        } else {
+          grads.set(input, g);
+          hold(g);
+        }
       });
+      release(grad);
     }
   });
   return captured;

@@ -73,6 +73,9 @@ export class Storage {
   }
 }
 
+// Tensor.serial of the next tensor created (the backward sweep frees only gradients it created).
+let nextTensorSerial = 0;
+
 export function numelOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -90,6 +93,8 @@ export class Tensor {
   retainsGrad = false;
   /** Set by nn.Module for parameters: their dotted name, used in error messages and export. */
   name: string | undefined = undefined;
+  /** @internal Creation order: increasing over the process's tensors. */
+  readonly serial = nextTensorSerial++;
   private storage: Storage;
   private disposed = false;
 
@@ -357,7 +362,12 @@ export class Tensor {
   }
 }
 
-const accumulators = { add: elementwise.addRaw, addInto: elementwise.addInto, clone: elementwise.clone };
+const accumulators = {
+  add: elementwise.addRaw,
+  addInto: elementwise.addInto,
+  clone: elementwise.clone,
+  nextSerial: (): number => nextTensorSerial,
+};
 
 /**
  * Backpropagates from several outputs at once, each with its gradient (torch.autograd.backward):

@@ -19,6 +19,7 @@
 #include "../common/thread_pool.h"
 #include "conv_direct.h"
 #include "conv_direct512.h"
+#include "conv_sparse.h"
 #include "conv_transpose_k2s2.h"
 #include "gemm.h"
 
@@ -308,6 +309,8 @@ void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const
 }
 
 void conv2d_backward_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
+  // A mostly-zero dy (behind a max pool or a relu): only its nonzero entries are visited.
+  if (conv2d_sparse_backward_data(p, dy, w, dx)) return;
   backward_data_impl(p, dy, w, nullptr, dx);
 }
 
@@ -315,6 +318,8 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
                             float* db) {
   const Dims d = dims_of(p);
   const int64_t w_floats = p.out_channels * d.col_rows;
+  // A mostly-zero dy (behind a max pool or a relu): only its nonzero entries are visited.
+  if (conv2d_sparse_backward_weight(p, x, dy, dw, db)) return;
   // Stride 1 on AVX-512: both operands read in place, no im2col.
   if (dw && conv2d_direct512_applies(p)) {
     conv2d_direct512_backward_weight(p, x, dy, dw);

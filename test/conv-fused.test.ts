@@ -1,6 +1,7 @@
 // The inference fast paths of W1 (issue 7) against the plain paths they replace, on ragged shapes
 // (widths that are not multiples of the 8-pixel store groups or 16-lane vectors, odd channel
 // counts around the 2-channel pairs and 8/12-channel blocks, odd planes for the 2x2 pool):
+// - the direct AVX-512 convolution's compact tiles (output widths that are multiples of 16);
 // - the 2x2/stride-2 transposed convolution kernel (AVX-512) against im2col + SGEMM + col2im
 //   and the portable kernels, forward (with and without bias) and every gradient, and the
 //   stride-2 convolution input gradient that runs on it;
@@ -90,6 +91,31 @@ describe(`W1 inference fast paths against the plain ones (seed ${seed})`, () => 
         return xt.grad!.data as Float32Array;
       });
       for (let m = 1; m < modes.length; m++) relClose(grads[0], grads[m], `N${N} Cin${Cin} Cout${Cout} ${H}x${W} auto vs ${modes[m][0]}`);
+    }
+  });
+
+  it('direct AVX-512 compact tiles (output width a multiple of 16): forward and every gradient against im2col and portable', () => {
+    // Plane sizes whose last tile holds 16 or 32 positions (out_h*out_w mod 48), channel counts
+    // for the 8- and the 12-channel blocks, and the input gradient (its width too a multiple of 16).
+    const shapes: number[][] = [
+      [1, 3, 5, 2, 16, 3, 1], [2, 4, 12, 5, 16, 3, 1], [1, 2, 24, 1, 32, 3, 1], [2, 5, 13, 3, 48, 5, 2],
+      [1, 7, 8, 7, 16, 1, 0], [2, 3, 36, 4, 32, 3, 1], [1, 6, 9, 6, 18, 3, 0],
+    ];
+    for (const [N, Cin, Cout, H, W, k, pad] of shapes) {
+      const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
+      const results = modes.map(([, set]) => {
+        set();
+        const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+        const wt = hn.tensor(w, { shape: [Cout, Cin, k, k], requiresGrad: true });
+        const bt = hn.tensor(b, { requiresGrad: true });
+        const y = hn.F.conv2d(xt, wt, bt, { padding: pad });
+        y.backward(hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.sin(0.29 * i)), { shape: [...y.shape] }));
+        return [y.data, xt.grad!.data, wt.grad!.data, bt.grad!.data] as Float32Array[];
+      });
+      const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} p${pad}`;
+      for (let m = 1; m < modes.length; m++) {
+        ['y', 'dx', 'dw', 'db'].forEach((what, i) => relClose(results[0][i], results[m][i], `${label} auto vs ${modes[m][0]} ${what}`));
+      }
     }
   });
 

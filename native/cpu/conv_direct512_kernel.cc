@@ -12,9 +12,20 @@
 namespace hn::cpu::direct512_detail {
 namespace {
 
-// acc[c][v] = bias[c] + sum over taps of w[tap][c] * xp[tap offset + q0 + 16 v + lane].
-template <int CO, int NV>
+// acc[c][v] = bias[c] + sum over taps of w[tap][c] * xp[tap offset + off[v] + lane], where
+// vector v holds 16 positions from q0 + 16 v:
+// - flattened (COMPACT false): padded positions q = oh*S + ow, off[v] = q0 + 16 v; the junk
+//   columns ow >= out_w are computed and dropped by the masked stores;
+// - compact (out_w a multiple of 16): output positions p = oh*out_w + ow, so a vector never
+//   crosses a row, off[v] = (p / out_w) * S + p % out_w, nothing is computed twice or dropped
+//   and the store is one plain vector per channel.
+template <int CO, int NV, bool COMPACT>
 void tile(const BlockArgs& a, int64_t q0) {
+  int64_t off[NV];
+  for (int v = 0; v < NV; ++v) {
+    const int64_t q = q0 + 16 * v;
+    off[v] = COMPACT ? (q / a.out_w) * a.row + q % a.out_w : q;
+  }
   __m512 acc[CO][NV];
   for (int c = 0; c < CO; ++c) {
     const __m512 b = _mm512_set1_ps(a.bias[c]);
@@ -22,14 +33,14 @@ void tile(const BlockArgs& a, int64_t q0) {
   }
   const int64_t taps = a.kh * a.kw;
   for (int64_t ci = 0; ci < a.cin; ++ci) {
-    const float* xc = a.xp + ci * a.plane_stride + q0;
+    const float* xc = a.xp + ci * a.plane_stride;
     const float* wc = a.w + ci * taps * CO;
     for (int64_t i = 0; i < a.kh; ++i) {
       const float* xr = xc + i * a.row;
       const float* wr = wc + i * a.kw * CO;
       for (int64_t j = 0; j < a.kw; ++j) {
         __m512 xv[NV];
-        for (int v = 0; v < NV; ++v) xv[v] = _mm512_loadu_ps(xr + j + 16 * v);
+        for (int v = 0; v < NV; ++v) xv[v] = _mm512_loadu_ps(xr + j + off[v]);
         const float* wt = wr + j * CO;
         for (int c = 0; c < CO; ++c) {
           const __m512 wv = _mm512_set1_ps(wt[c]);
@@ -46,9 +57,16 @@ void tile(const BlockArgs& a, int64_t q0) {
       }
     }
   }
+  const int64_t plane = a.out_h * a.out_w;
+  if (COMPACT) {
+    for (int c = 0; c < CO; ++c) {
+      if (c >= a.valid) break;
+      for (int v = 0; v < NV; ++v) _mm512_storeu_ps(a.y + c * plane + q0 + 16 * v, acc[c][v]);
+    }
+    return;
+  }
   // Each vector covers one or more output-row segments (S columns each, the first out_w of
   // them real): one masked store per segment and channel, straight into y.
-  const int64_t plane = a.out_h * a.out_w;
   for (int v = 0; v < NV; ++v) {
     const int64_t q = q0 + 16 * v;
     int64_t r = q / a.row, col = q % a.row;
@@ -69,7 +87,20 @@ void tile(const BlockArgs& a, int64_t q0) {
 
 template <int CO, int NV>
 void block(const BlockArgs& a) {
-  for (int64_t q0 = 0; q0 < a.out_stride; q0 += 16 * NV) tile<CO, NV>(a, q0);
+  if (a.out_w % 16 != 0) {
+    for (int64_t q0 = 0; q0 < a.out_stride; q0 += 16 * NV) tile<CO, NV, false>(a, q0);
+    return;
+  }
+  // Compact: out_h*out_w positions, a multiple of 16; the last 16 or 32 in a narrower tile.
+  const int64_t total = a.out_h * a.out_w;
+  int64_t q0 = 0;
+  for (; q0 + 16 * NV <= total; q0 += 16 * NV) tile<CO, NV, true>(a, q0);
+  const int64_t rest = (total - q0) / 16;
+  if (rest >= 2) {
+    tile<CO, 2, true>(a, q0);
+    q0 += 32;
+  }
+  if (q0 < total) tile<CO, 1, true>(a, q0);
 }
 
 }  // namespace

@@ -95,9 +95,17 @@ std::atomic<bool> g_enabled{true};
 std::atomic<bool> g_force{false};
 std::atomic<int> g_max_isa{kSparseIsaAvx512};
 
-// Above this fraction of nonzeros in dy the dense kernels win (measured on the MultiMNIST
-// layers and K1/K3 shapes: bench/RESULTS.md log 15).
-constexpr double kMaxDensity = 0.4;
+// When the sparse path wins (CPU time against the dense kernels on AVX-512 at densities 5-60%,
+// bench/RESULTS.md log 15): on small output planes (the dense kernels lose efficiency there,
+// K3 and the MultiMNIST 10->20 layer gain 1.2-2.5x), with im2col rows long enough that the
+// row sums outweigh building the rows (not the 1->10 5x5 layer: 25 floats), and for the input
+// gradient only where each input row fits one vector (the per-row sums of wider rows cost more
+// than the dense kernel saves: 0.3-0.8x on 16x16 and 32x32 planes).
+constexpr int64_t kMaxPositions = 256;
+constexpr int64_t kMinRow = 64;
+constexpr int64_t kMaxNarrowWidth = 16;
+constexpr double kMaxDensityWeight = 0.35;
+constexpr double kMaxDensityData = 0.25;
 // Rows of im2col longer than this would make the per-thread scratch large; dense is fine there.
 constexpr int64_t kMaxRow = 8192;
 // Per-thread scratch bound: im2col rows of one image, and the entry lists of one image's dy.
@@ -151,9 +159,8 @@ bool applies(const Conv2dParams& p) {
          p.in_channels * g.ph * g.pw <= kMaxScratchFloats;
 }
 
-// True when a sample of images of dy is sparse enough (or the mode forces the sparse path).
-bool sparse_enough(const Conv2dParams& p, const Kernels& k, const float* dy) {
-  if (g_force.load()) return true;
+// True when a sample of images of dy has at most max_density nonzeros.
+bool sparse_enough(const Conv2dParams& p, const Kernels& k, const float* dy, double max_density) {
   const int64_t per_image = p.out_channels * p.out_h * p.out_w;
   const int64_t samples = std::min(p.batch, kSampleImages);
   thread_local std::vector<int32_t> idx;
@@ -167,7 +174,18 @@ bool sparse_enough(const Conv2dParams& p, const Kernels& k, const float* dy) {
     const int64_t n = s * p.batch / samples;
     nonzero += k.compact(dy + n * per_image, per_image, idx.data(), val.data());
   }
-  return static_cast<double>(nonzero) <= kMaxDensity * static_cast<double>(samples * per_image);
+  return static_cast<double>(nonzero) <= max_density * static_cast<double>(samples * per_image);
+}
+
+// Whether the sparse path should take this call (always when the mode forces it).
+bool worth_it(const Conv2dParams& p, const Kernels& k, const float* dy, bool input_gradient) {
+  if (g_force.load()) return true;
+  // Measured with the vector kernels only: the portable ones are for tests and other CPUs.
+  if (&k == &sparse_detail::portable_kernels()) return false;
+  const Geometry g = geometry_of(p);
+  if (g.positions > kMaxPositions || g.row < kMinRow) return false;
+  if (input_gradient && g.pw > kMaxNarrowWidth) return false;
+  return sparse_enough(p, k, dy, input_gradient ? kMaxDensityData : kMaxDensityWeight);
 }
 
 // The image in the layout the row gathers read: x itself when no padding is needed, else a
@@ -291,7 +309,7 @@ bool conv2d_sparse_backward_weight(const Conv2dParams& p, const float* x, const 
                                    float* dw, float* db) {
   if (dw == nullptr || !applies(p)) return false;
   const Kernels& k = kernels();
-  if (!sparse_enough(p, k, dy)) return false;
+  if (!worth_it(p, k, dy, false)) return false;
   const int64_t in_image = p.in_channels * p.in_h * p.in_w;
   if (!k.all_finite(x, p.batch * in_image)) return false;
   const Geometry g = geometry_of(p);
@@ -373,7 +391,7 @@ bool conv2d_sparse_backward_data(const Conv2dParams& p, const float* dy, const f
   const Kernels& k = kernels();
   const Geometry g = geometry_of(p);
   if (!k.all_finite(w, p.out_channels * g.row)) return false;
-  if (!sparse_enough(p, k, dy)) return false;
+  if (!worth_it(p, k, dy, true)) return false;
   const int64_t in_image = p.in_channels * p.in_h * p.in_w;
   const int64_t dy_image = p.out_channels * g.positions;
   // The kernels as rows of row_pad floats (zero tail), the operand of every row sum.

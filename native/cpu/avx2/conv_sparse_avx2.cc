@@ -133,7 +133,39 @@ void col2im_chunk(const Col2imArgs& a, int64_t c, int64_t ih, int64_t c0, int64_
 using ChunkFn = void (*)(const Col2imArgs&, int64_t, int64_t, int64_t, int64_t);
 const ChunkFn kChunks[5] = {nullptr, col2im_chunk<1>, col2im_chunk<2>, col2im_chunk<3>, col2im_chunk<4>};
 
+// Rows of at most 16 columns (the MultiMNIST 10->20 layer: 12): two vectors per input row,
+// each output column's masks from a table (see col2im_narrow in conv_sparse512.cc).
+void col2im_narrow(const Col2imArgs& a) {
+  constexpr int64_t kMaxOut = 16;
+  __m256i mask_lo[kMaxOut], mask_hi[kMaxOut];
+  int64_t shift[kMaxOut];
+  for (int64_t ow = 0; ow < a.out_w; ++ow) {
+    shift[ow] = ow * a.stride_w;
+    mask_lo[ow] = lanes_between(shift[ow], shift[ow] + a.kernel_w);
+    mask_hi[ow] = lanes_between(shift[ow] - 8, shift[ow] - 8 + a.kernel_w);
+  }
+  const __m256i store_lo = lanes_between(0, a.pw), store_hi = lanes_between(0, a.pw - 8);
+  for (int64_t c = 0; c < a.cin; ++c) {
+    for (int64_t ih = 0; ih < a.ph; ++ih) {
+      __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();
+      for (int32_t t = a.tap_start[ih]; t < a.tap_start[ih + 1]; ++t) {
+        const float* const* rows = a.rows + a.tap_oh[t] * a.out_w;
+        const int64_t off = (c * a.kernel_h + a.tap_i[t]) * a.kernel_w;
+        for (int64_t ow = 0; ow < a.out_w; ++ow) {
+          const float* src = rows[ow] + off - shift[ow];
+          lo = _mm256_add_ps(lo, _mm256_maskload_ps(src, mask_lo[ow]));
+          hi = _mm256_add_ps(hi, _mm256_maskload_ps(src + 8, mask_hi[ow]));
+        }
+      }
+      float* out = a.dx + (c * a.ph + ih) * a.pw;
+      _mm256_maskstore_ps(out, store_lo, lo);
+      _mm256_maskstore_ps(out + 8, store_hi, hi);
+    }
+  }
+}
+
 void col2im_rows_avx2(const Col2imArgs& a) {
+  if (a.pw <= 16 && a.out_w <= 16) return col2im_narrow(a);
   for (int64_t c = 0; c < a.cin; ++c) {
     for (int64_t ih = 0; ih < a.ph; ++ih) {
       for (int64_t c0 = 0; c0 < a.pw; c0 += 32) {

@@ -130,9 +130,10 @@ function checkGroups(op: string, value: unknown, channels: number, channelsName:
 
 const list = (v: readonly number[]): string => `[${v.join(', ')}]`;
 
-function checkOutputSize(op: string, out: Pair, detail: string): void {
+// detail() is only called for the message: building it on every call cost more than the check.
+function checkOutputSize(op: string, out: Pair, detail: () => string): void {
   if (out[0] < 1 || out[1] < 1) {
-    throw argRangeError(op, 'output size', 'at least 1x1', `${out[0]}x${out[1]} (computed from ${detail})`);
+    throw argRangeError(op, 'output size', 'at least 1x1', `${out[0]}x${out[1]} (computed from ${detail()})`);
   }
 }
 
@@ -188,8 +189,10 @@ function conv2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Tensor | nu
     conv2dOutputSize(H, kH, stride[0], pad[0], pad[2], dilation[0]),
     conv2dOutputSize(W, kW, stride[1], pad[1], pad[3], dilation[1]),
   ];
-  const padText = pad[0] === pad[2] && pad[1] === pad[3] ? pad.slice(0, 2) : pad;
-  checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padText)}, dilation ${list(dilation)}`);
+  checkOutputSize(op, out, () => {
+    const padText = pad[0] === pad[2] && pad[1] === pad[3] ? pad.slice(0, 2) : pad;
+    return `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padText)}, dilation ${list(dilation)}`;
+  });
   const outShape = batched ? [dims[0], outC, out[0], out[1]] : [outC, out[0], out[1]];
   return { dims, bias: b, device, kernels, stride, pad, dilation, groups, outC, out, outShape };
 }
@@ -266,7 +269,8 @@ function convTranspose2dGeometry(op: string, x: Tensor, weight: Tensor, bias: Te
     convTranspose2dOutputSize(H, kH, stride[0], padding[0], outputPadding[0], dilation[0]),
     convTranspose2dOutputSize(W, kW, stride[1], padding[1], outputPadding[1], dilation[1]),
   ];
-  checkOutputSize(op, out, `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padding)}, outputPadding ${list(outputPadding)}, dilation ${list(dilation)}`);
+  checkOutputSize(op, out, () => `input ${H}x${W}, kernel ${kH}x${kW}, stride ${list(stride)}, padding ${list(padding)}, ` +
+    `outputPadding ${list(outputPadding)}, dilation ${list(dilation)}`);
   const outShape = batched ? [N, outC, out[0], out[1]] : [outC, out[0], out[1]];
   return { dims, bias: b, device, kernels, stride, padding, outputPadding, dilation, groups, outShape };
 }

@@ -89,6 +89,13 @@ void pack_block(const Conv2dParams& p, const Layout& l, const float* w, const fl
     const int64_t o = b * l.co + c;
     bp[b * l.co + c] = (bias != nullptr && o < p.out_channels) ? bias[o] : 0.0f;
   }
+  if (l.co == 8) {
+    // A vector transpose: at batch 1 the scalar gather below was ~12% of the 64->128 layer.
+    const int64_t r_count = p.in_channels * taps;
+    const int valid = static_cast<int>(std::min<int64_t>(8, p.out_channels - b * 8));
+    direct512_detail::pack_co8(w + b * 8 * r_count, r_count, valid, wp + b * r_count * 8);
+    return;
+  }
   for (int64_t ci = 0; ci < p.in_channels; ++ci) {
     for (int64_t t = 0; t < taps; ++t) {
       float* dst = wp + ((b * p.in_channels + ci) * taps + t) * l.co;

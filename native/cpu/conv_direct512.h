@@ -115,6 +115,10 @@ struct WeightTileArgs {
 };
 void weight_tile(const WeightTileArgs& a);
 
+// dst[r][c] = w[c][r] for c < valid, 0 for valid <= c < 8, r < r_count: one block of 8 output
+// channels of the weights [cout][cin*kh*kw] in the tiles' layout [cin*kh*kw][8].
+void pack_co8(const float* w, int64_t r_count, int valid, float* dst);
+
 // y[c][oh][ow] = max of the 2x2 window at (2oh, 2ow) of x[c] ([planes][h][w] -> [planes][h/2][w/2],
 // floor), a NaN in the window winning. Without relu: the fused epilogue pools values the tiles
 // already passed through relu, where the order of the comparisons cannot change the result.

@@ -204,6 +204,48 @@ void weight_tile(const WeightTileArgs& a) {
   }
 }
 
+void pack_co8(const float* w, int64_t r_count, int valid, float* dst) {
+  // Rows c >= valid are zero. 16 r at a time: 8 rows of 16 floats transposed to 16 groups of 8
+  // by three rounds of two-source permutes (interleaving 1, 2, then 4 floats).
+  const __m512i i32lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+  const __m512i i32hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+  const __m512i i64lo = _mm512_set_epi32(23, 22, 7, 6, 21, 20, 5, 4, 19, 18, 3, 2, 17, 16, 1, 0);
+  const __m512i i64hi = _mm512_set_epi32(31, 30, 15, 14, 29, 28, 13, 12, 27, 26, 11, 10, 25, 24, 9, 8);
+  const __m512i i128lo = _mm512_set_epi32(23, 22, 21, 20, 7, 6, 5, 4, 19, 18, 17, 16, 3, 2, 1, 0);
+  const __m512i i128hi = _mm512_set_epi32(31, 30, 29, 28, 15, 14, 13, 12, 27, 26, 25, 24, 11, 10, 9, 8);
+  int64_t r0 = 0;
+  for (; r0 + 16 <= r_count; r0 += 16) {
+    __m512 a[8];
+    for (int c = 0; c < 8; ++c) a[c] = c < valid ? _mm512_loadu_ps(w + c * r_count + r0) : _mm512_setzero_ps();
+    // p[k][h][2r + s] = a[2k + s][8h + r]
+    __m512 p[4][2];
+    for (int k = 0; k < 4; ++k) {
+      p[k][0] = _mm512_permutex2var_ps(a[2 * k], i32lo, a[2 * k + 1]);
+      p[k][1] = _mm512_permutex2var_ps(a[2 * k], i32hi, a[2 * k + 1]);
+    }
+    // q[m][h][g][4r + 2t + s] = a[4m + 2t + s][8h + 4g + r]
+    __m512 q[2][2][2];
+    for (int m = 0; m < 2; ++m) {
+      for (int h = 0; h < 2; ++h) {
+        q[m][h][0] = _mm512_permutex2var_ps(p[2 * m][h], i64lo, p[2 * m + 1][h]);
+        q[m][h][1] = _mm512_permutex2var_ps(p[2 * m][h], i64hi, p[2 * m + 1][h]);
+      }
+    }
+    // out[8r + c] = a[c][8h + 4g + r] for r = 0..1 (lo) and 2..3 (hi)
+    float* out = dst + r0 * 8;
+    for (int h = 0; h < 2; ++h) {
+      for (int g = 0; g < 2; ++g) {
+        float* o = out + (8 * h + 4 * g) * 8;
+        _mm512_storeu_ps(o, _mm512_permutex2var_ps(q[0][h][g], i128lo, q[1][h][g]));
+        _mm512_storeu_ps(o + 16, _mm512_permutex2var_ps(q[0][h][g], i128hi, q[1][h][g]));
+      }
+    }
+  }
+  for (int64_t r = r0; r < r_count; ++r) {
+    for (int c = 0; c < 8; ++c) dst[r * 8 + c] = c < valid ? w[c * r_count + r] : 0.0f;
+  }
+}
+
 namespace {
 
 // max(a, b) that returns a NaN when either is one (vmaxps alone returns b when a is NaN).

@@ -100,6 +100,8 @@ describe(`W1 inference fast paths against the plain ones (seed ${seed})`, () => 
     const shapes: number[][] = [
       [1, 3, 5, 2, 16, 3, 1], [2, 4, 12, 5, 16, 3, 1], [1, 2, 24, 1, 32, 3, 1], [2, 5, 13, 3, 48, 5, 2],
       [1, 7, 8, 7, 16, 1, 0], [2, 3, 36, 4, 32, 3, 1], [1, 6, 9, 6, 18, 3, 0],
+      // Enough images for one padded buffer per thread reused image after image.
+      [7, 3, 12, 5, 16, 3, 1], [9, 2, 5, 6, 13, 3, 2],
     ];
     for (const [N, Cin, Cout, H, W, k, pad] of shapes) {
       const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
@@ -127,6 +129,7 @@ describe(`W1 inference fast paths against the plain ones (seed ${seed})`, () => 
     const shapes: number[][] = [
       [2, 3, 64, 32, 32, 3, 1], [1, 64, 128, 16, 16, 3, 1], [2, 3, 5, 7, 9, 3, 1], [1, 4, 13, 11, 5, 3, 0],
       [3, 2, 17, 2, 3, 2, 0], [1, 5, 9, 6, 40, 5, 2], [2, 6, 7, 5, 5, 1, 0], [1, 9, 40, 8, 8, 3, 1],
+      [6, 4, 10, 9, 11, 3, 1], [8, 3, 16, 8, 16, 3, 1],
     ];
     for (let trial = 0; trial < 4; trial++) {
       const k = randInt(1, 5);

@@ -67,8 +67,10 @@ inline void copy_row(float* dst, const float* src, int64_t n) {
 }
 
 // x_n [Cin][H][W] -> xp [Cin][plane_stride], rows of S floats, the image at (pad_h, pad_w).
-void pad_image(const Conv2dParams& p, const Layout& l, const float* x_n, float* xp) {
-  std::memset(xp, 0, sizeof(float) * p.in_channels * l.plane_stride);
+// `zeroed`: xp already holds a padded image of this layout, whose zeros are where this one's
+// are (only the image is copied, not the whole buffer cleared again).
+void pad_image(const Conv2dParams& p, const Layout& l, const float* x_n, float* xp, bool zeroed = false) {
+  if (!zeroed) std::memset(xp, 0, sizeof(float) * p.in_channels * l.plane_stride);
   const int64_t r0 = std::max<int64_t>(0, p.pad_h), r1 = std::min(l.rows, p.in_h + p.pad_h);
   const int64_t c0 = std::max<int64_t>(0, p.pad_w), c1 = std::min(l.row, p.in_w + p.pad_w);
   if (r1 <= r0 || c1 <= c0) return;
@@ -218,8 +220,10 @@ void forward_channels(const Conv2dParams& p, const float* x, const float* w, con
       for (int64_t s = s0; s < s1; ++s) {
         float* xp = images + s * image_floats;
         float* tmp = tiles + s * positions * 32;
+        bool zeroed = false;
         for (int64_t n = next.fetch_add(1); n < p.batch; n = next.fetch_add(1)) {
-          pad_image(p, l, x + n * in_image, xp);
+          pad_image(p, l, x + n * in_image, xp, zeroed);
+          zeroed = true;
           for (int64_t b = 0; b < blocks; ++b) run_channel_block(p, xp, plane, row, wq, bq, n, b, tmp, y);
         }
       }
@@ -227,7 +231,7 @@ void forward_channels(const Conv2dParams& p, const float* x, const float* w, con
     return;
   }
   for (int64_t n = 0; n < p.batch; ++n) {
-    pad_image(p, l, x + n * in_image, images);
+    pad_image(p, l, x + n * in_image, images, n > 0);
     parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         run_channel_block(p, images, plane, row, wq, bq, n, b, tiles + b * positions * 32, y);
@@ -306,8 +310,10 @@ void forward_flat(const Conv2dParams& p, const float* x, const float* w, const f
     parallel_for(slots, 1, [&](int64_t s0, int64_t s1) {
       for (int64_t s = s0; s < s1; ++s) {
         float* xp = images + s * image_floats;
+        bool zeroed = false;
         for (int64_t n = next.fetch_add(1); n < p.batch; n = next.fetch_add(1)) {
-          pad_image(p, l, x + n * in_image, xp);
+          pad_image(p, l, x + n * in_image, xp, zeroed);
+          zeroed = true;
           for (int64_t b = 0; b < l.blocks; ++b) run_block(p, l, xp, wp, bp, n, b, epilogue, tmp + s * tmp_floats, y);
         }
       }
@@ -315,7 +321,7 @@ void forward_flat(const Conv2dParams& p, const float* x, const float* w, const f
     return;
   }
   for (int64_t n = 0; n < p.batch; ++n) {
-    pad_image(p, l, x + n * in_image, images);
+    pad_image(p, l, x + n * in_image, images, n > 0);
     parallel_for(l.blocks, 1, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) {
         if (n == 0) pack_block(p, l, w, bias, b, wp, bp);

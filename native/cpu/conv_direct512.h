@@ -120,8 +120,9 @@ void weight_tile(const WeightTileArgs& a);
 void pack_co8(const float* w, int64_t r_count, int valid, float* dst);
 
 // y[c][oh][ow] = max of the 2x2 window at (2oh, 2ow) of x[c] ([planes][h][w] -> [planes][h/2][w/2],
-// floor), a NaN in the window winning. Without relu: the fused epilogue pools values the tiles
-// already passed through relu, where the order of the comparisons cannot change the result.
+// floor), a NaN in the window winning. Only for relu outputs (+0, positive or NaN: the fused
+// epilogue pools values the tiles already passed through relu), which it compares as unsigned
+// integers; the order of the comparisons cannot change the result there.
 void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w);
 
 }  // namespace hn::cpu::direct512_detail

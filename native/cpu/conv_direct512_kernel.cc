@@ -248,34 +248,44 @@ void pack_co8(const float* w, int64_t r_count, int valid, float* dst) {
 
 namespace {
 
-// max(a, b) that returns a NaN when either is one (vmaxps alone returns b when a is NaN).
-inline __m512 nan_max(__m512 a, __m512 b) {
-  return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+// 16 windows: columns 2*ow .. 2*ow + 31 of rows r0 and r1 (lanes past `cols` masked off), their
+// maxima stored at out[ow .. ow + 15] (lanes past `n` masked off). The values are relu outputs
+// (+0, positive or NaN), whose order as unsigned integers is their order as floats with every
+// NaN, of either sign, above all numbers: one integer max per pair, a NaN always wins.
+template <bool FULL>
+inline void pool16(const float* r0, const float* r1, float* out, __mmask16 m0, __mmask16 m1, __mmask16 store) {
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const auto load = [](__mmask16 m, const float* p) {
+    return FULL ? _mm512_loadu_si512(p) : _mm512_castps_si512(_mm512_maskz_loadu_ps(m, p));
+  };
+  const __m512i v0 = _mm512_max_epu32(load(m0, r0), load(m0, r1));
+  const __m512i v1 = _mm512_max_epu32(load(m1, r0 + 16), load(m1, r1 + 16));
+  const __m512i m = _mm512_max_epu32(_mm512_permutex2var_epi32(v0, even, v1), _mm512_permutex2var_epi32(v0, odd, v1));
+  if (FULL) {
+    _mm512_storeu_si512(out, m);
+  } else {
+    _mm512_mask_storeu_ps(out, store, _mm512_castsi512_ps(m));
+  }
 }
 
 }  // namespace
 
 void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w) {
   const int64_t oh_count = h / 2, ow_count = w / 2;
-  // Even and odd lanes of the 32 maxima of two vectors: the left and right columns of 16 windows.
-  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const int64_t full = ow_count / 16 * 16, n = ow_count - full;  // windows in the masked tail
+  // Columns 2*full .. 2*full + 2n - 1 of the tail (a last odd column is never read).
+  const int64_t cols = 2 * n;
+  const __mmask16 m0 = static_cast<__mmask16>(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
+  const __mmask16 m1 = static_cast<__mmask16>(cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
+  const __mmask16 store = static_cast<__mmask16>((1u << n) - 1u);
   for (int64_t c = 0; c < planes; ++c) {
     for (int64_t oh = 0; oh < oh_count; ++oh) {
       const float* r0 = x + (c * h + 2 * oh) * w;
       const float* r1 = r0 + w;
       float* out = y + (c * oh_count + oh) * ow_count;
-      for (int64_t ow = 0; ow < ow_count; ow += 16) {
-        const int64_t n = ow_count - ow < 16 ? ow_count - ow : 16;  // windows here
-        // Columns 2*ow .. 2*ow + 2n - 1 (a last odd column is never read).
-        const int64_t cols = 2 * n;
-        const __mmask16 m0 = static_cast<__mmask16>(cols >= 16 ? 0xffffu : (1u << cols) - 1u);
-        const __mmask16 m1 = static_cast<__mmask16>(cols >= 32 ? 0xffffu : cols > 16 ? (1u << (cols - 16)) - 1u : 0u);
-        const __m512 v0 = nan_max(_mm512_maskz_loadu_ps(m0, r0 + 2 * ow), _mm512_maskz_loadu_ps(m0, r1 + 2 * ow));
-        const __m512 v1 = nan_max(_mm512_maskz_loadu_ps(m1, r0 + 2 * ow + 16), _mm512_maskz_loadu_ps(m1, r1 + 2 * ow + 16));
-        const __m512 m = nan_max(_mm512_permutex2var_ps(v0, even, v1), _mm512_permutex2var_ps(v0, odd, v1));
-        _mm512_mask_storeu_ps(out + ow, static_cast<__mmask16>(n >= 16 ? 0xffffu : (1u << n) - 1u), m);
-      }
+      for (int64_t ow = 0; ow < full; ow += 16) pool16<true>(r0 + 2 * ow, r1 + 2 * ow, out + ow, 0, 0, 0);
+      if (n > 0) pool16<false>(r0 + 2 * full, r1 + 2 * full, out + full, m0, m1, store);
     }
   }
 }

@@ -110,9 +110,11 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
   auto indices = int_array(info, 1, op, "indices", output_numel(s));
   auto gx = float_array(info, 8, op, "gradInput", input_numel(s));
   // The scatter writes at these positions: never trust them (nor let another thread change them
-  // after the check).
+  // while the kernel runs). The kernel checks them in its own pass over them and writes nothing
+  // outside gradInput; on failure the first bad one is named.
   std::vector<int32_t> indices_copy;
   snapshot_if_shared(info, 1, indices, indices_copy);
+  if (hn::cpu::max_pool2d_backward(gy.data, indices.data, gx.data, s)) return info.Env().Undefined();
   const int64_t plane = s.in_h * s.in_w;
   for (size_t i = 0; i < indices.length; ++i) {
     if (indices.data[i] < -1 || indices.data[i] >= plane) {
@@ -120,7 +122,6 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
                         "in [-1, " + std::to_string(plane) + ")", std::to_string(indices.data[i]));
     }
   }
-  hn::cpu::max_pool2d_backward(gy.data, indices.data, gx.data, s);
   return info.Env().Undefined();
 }
 

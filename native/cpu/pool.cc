@@ -1,11 +1,14 @@
 #include "pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "../common/thread_pool.h"
+#include "cpu_features.h"
+#include "pool_detail.h"
 
 namespace hn::cpu {
 namespace {
@@ -108,9 +111,12 @@ void max_pool2d_2x2_plane(const float* xp, float* yp, int32_t* ip, const Pool2dS
 
 // The gradient of the 2x2/stride-2 pool written in one pass, no memset first: each window's
 // four inputs get the output gradient at the argmax and 0 elsewhere; rows and columns past the
-// last window get 0. (An index outside its window cannot come from max_pool2d_2x2_plane.)
-void max_pool2d_2x2_backward_plane(const float* gy, const int32_t* ip, float* gx, const Pool2dShape& s) {
+// last window get 0. An index outside its window (max_pool2d_2x2_plane never makes one) only
+// zeroes that window. Returns whether every index lies in [-1, plane).
+bool max_pool2d_2x2_backward_plane(const float* gy, const int32_t* ip, float* gx, const Pool2dShape& s) {
   const int64_t in_w = s.in_w, out_w = s.out_w;
+  const int32_t plane = static_cast<int32_t>(s.in_h * in_w);
+  bool in_range = true;
   for (int64_t oh = 0; oh < s.out_h; ++oh) {
     float* r0 = gx + 2 * oh * in_w;
     float* r1 = r0 + in_w;
@@ -133,9 +139,13 @@ void max_pool2d_2x2_backward_plane(const float* gy, const int32_t* ip, float* gx
       r1[2 * ow] = i == c ? g : 0.0f;
       r1[2 * ow + 1] = i == c + 1 ? g : 0.0f;
     }
+    bool row_ok = true;
+    for (int64_t ow = 0; ow < out_w; ++ow) row_ok &= ir[ow] >= -1 && ir[ow] < plane;
+    in_range &= row_ok;
     for (int64_t col = 2 * out_w; col < in_w; ++col) r0[col] = r1[col] = 0.0f;
   }
   for (int64_t row = 2 * s.out_h; row < s.in_h; ++row) std::memset(gx + row * in_w, 0, sizeof(float) * in_w);
+  return in_range;
 }
 
 }  // namespace
@@ -180,16 +190,25 @@ void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2d
   });
 }
 
-void max_pool2d_backward(const float* grad_y, const int32_t* indices, float* grad_x,
+bool max_pool2d_backward(const float* grad_y, const int32_t* indices, float* grad_x,
                          const Pool2dShape& s) {
   const int64_t in_plane = s.in_h * s.in_w, out_plane = s.out_h * s.out_w;
+  std::atomic<bool> in_range{true};
   if (is_plain_2x2(s)) {
+    // One write per input element, the index check folded into the same pass.
+    const bool avx2 = use_avx2();
     parallel_for(s.planes, plane_grain(s), [&](int64_t p0, int64_t p1) {
+      bool ok = true;
       for (int64_t p = p0; p < p1; ++p) {
-        max_pool2d_2x2_backward_plane(grad_y + p * out_plane, indices + p * out_plane, grad_x + p * in_plane, s);
+        const float* gy = grad_y + p * out_plane;
+        const int32_t* ip = indices + p * out_plane;
+        float* gx = grad_x + p * in_plane;
+        ok &= avx2 ? pool_detail::max_pool2d_2x2_backward_plane_avx2(gy, ip, gx, s)
+                   : max_pool2d_2x2_backward_plane(gy, ip, gx, s);
       }
+      if (!ok) in_range.store(false);
     });
-    return;
+    return in_range.load();
   }
   parallel_for(s.planes, plane_grain(s), [&](int64_t p0, int64_t p1) {
     for (int64_t p = p0; p < p1; ++p) {
@@ -197,11 +216,19 @@ void max_pool2d_backward(const float* grad_y, const int32_t* indices, float* gra
       std::memset(gx, 0, sizeof(float) * in_plane);
       const float* gy = grad_y + p * out_plane;
       const int32_t* ip = indices + p * out_plane;
+      // A plane with an index out of range is left at zero: the scatter never leaves grad_x.
+      bool ok = true;
+      for (int64_t o = 0; o < out_plane; ++o) ok &= ip[o] >= -1 && ip[o] < in_plane;
+      if (!ok) {
+        in_range.store(false);
+        continue;
+      }
       for (int64_t o = 0; o < out_plane; ++o) {
         if (ip[o] >= 0) gx[ip[o]] += gy[o];
       }
     }
   });
+  return in_range.load();
 }
 
 // ---- Average pooling --------------------------------------------------------------------------

@@ -27,8 +27,10 @@ int64_t pool_output_size(int64_t in, int64_t kernel, int64_t stride, int64_t pad
 // h * in_w + w of each window's maximum inside its plane (the first one on ties, the last NaN
 // when NaNs are present, as PyTorch), or -1 for a window that covers no input element.
 void max_pool2d_forward(const float* x, float* y, int32_t* indices, const Pool2dShape& s);
-// grad_x = scatter of grad_y to the saved argmax positions. Overwrites grad_x.
-void max_pool2d_backward(const float* grad_y, const int32_t* indices, float* grad_x,
+// grad_x = scatter of grad_y to the saved argmax positions. Overwrites grad_x. Safe on any
+// indices: returns false when one lies outside [-1, in_h * in_w) (grad_x is then unspecified,
+// but nothing outside it is written), so the caller need not scan them first.
+bool max_pool2d_backward(const float* grad_y, const int32_t* indices, float* grad_x,
                          const Pool2dShape& s);
 
 // divisor_override <= 0 means none. Windows are clipped to the padded input for the

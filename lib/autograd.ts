@@ -87,6 +87,28 @@ export function record(
   return output;
 }
 
+/**
+ * A backward that runs a node together with the nodes below it (lib/ops/conv_pool_backward.ts:
+ * conv2d -> maxPool2d (-> relu) in one native pass). Given the tensor whose node is being
+ * run, its gradient, and `fusable` (true for a tensor this sweep may skip: its only consumer is
+ * the chain, no one keeps its gradient), it returns the tensors at the bottom of the chain and
+ * their gradients, or null to let the nodes run one by one.
+ */
+export type FusedBackward = (
+  tensor: Tensor,
+  grad: Tensor,
+  fusable: (t: Tensor) => boolean,
+) => { inputs: readonly Tensor[]; grads: readonly (Tensor | null)[] } | null;
+
+const fusedBackwards = new Map<string, FusedBackward[]>();
+
+/** Registers a fused backward tried at every node of op `op` (never in anomaly mode). */
+export function registerFusedBackward(op: string, rule: FusedBackward): void {
+  const rules = fusedBackwards.get(op) ?? [];
+  rules.push(rule);
+  fusedBackwards.set(op, rules);
+}
+
 /** How the sweep adds, stores and frees gradients (lib/tensor.ts supplies them). */
 export interface GradAccumulators {
   /** Out of place: gradients flowing through the graph may be shared between inputs. */
@@ -124,6 +146,9 @@ export function runBackwardMany(
   const captured = new Map<Tensor, Tensor>();
   const order: Tensor[] = [];
   const visited = new Set<Tensor>();
+  // How many recorded uses of each tensor the sweep walks: a fused backward may skip a tensor
+  // only when the chain is its one use.
+  const consumers = new Map<Tensor, number>();
   // Iterative DFS: deep nets must not overflow the JS stack.
   for (const root of roots) {
     if (visited.has(root)) continue;
@@ -136,6 +161,7 @@ export function runBackwardMany(
       if (next < inputs.length) {
         top[1] = next + 1;
         const child = inputs[next];
+        if (child.requiresGrad) consumers.set(child, (consumers.get(child) ?? 0) + 1);
         if (child.requiresGrad && !visited.has(child)) {
           visited.add(child);
           stack.push([child, 0]);
@@ -167,6 +193,9 @@ export function runBackwardMany(
 
   const grads = new Map<Tensor, Tensor>();
   const seedSet = new Set<Tensor>(seeds);
+  const rootSet = new Set<Tensor>(roots);
+  const fusable = (t: Tensor): boolean =>
+    consumers.get(t) === 1 && !t.retainsGrad && !rootSet.has(t) && !stopAt?.has(t) && !!t.gradFn?.backward;
   roots.forEach((root, i) => {
     const existing = grads.get(root);
     const g = existing ? acc.add(existing, seeds[i]) : seeds[i];
@@ -208,10 +237,24 @@ export function runBackwardMany(
         continue;
       }
       if (tensor.retainsGrad) storeLeafGrad(tensor, grad);
-      const inputGrads = node.backward(grad);
-      if (anomalyState.enabled) checkBackward(node.op, node.scope, node.inputs, inputGrads);
-      node.inputs.forEach((input, k) => {
-        const g = inputGrads[k];
+      let inputs = node.inputs;
+      let inputGrads: readonly (Tensor | null)[] | null = null;
+      const rules = anomalyState.enabled ? undefined : fusedBackwards.get(node.op);
+      for (const rule of rules ?? []) {
+        const fused = rule(tensor, grad, fusable);
+        if (fused) {
+          inputs = fused.inputs;
+          inputGrads = fused.grads;
+          break;
+        }
+      }
+      if (!inputGrads) {
+        inputGrads = node.backward(grad);
+        if (anomalyState.enabled) checkBackward(node.op, node.scope, node.inputs, inputGrads);
+      }
+      const computed = inputGrads;
+      inputs.forEach((input, k) => {
+        const g = computed[k];
         if (!g || !input.requiresGrad) return;
         const existing = grads.get(input);
         if (existing) {

@@ -12,6 +12,8 @@ import * as elementwise from './ops/elementwise';
 import * as reduce from './ops/reduce';
 import * as shapeOps from './ops/shape';
 import * as linalg from './ops/linalg';
+// Registers the fused conv2d -> maxPool2d (-> relu) backward with the sweep.
+import './ops/conv_pool_backward';
 
 export type DType = 'float32' | 'int32';
 export type Device = 'cpu' | `cuda:${number}`;

@@ -11,17 +11,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as hn from '../lib/index';
 import { addon } from '../lib/native';
+import { seeded } from './helpers/seeded';
 
 const setConvSparse = addon.setConvSparse as (enabled: boolean, force: boolean, maxIsa: number) => void;
-const seed = Date.now() % 1_000_000;
-const gen = new hn.Generator(seed);
-const randInt = (lo: number, hi: number): number => lo + Math.floor(gen.uniform() * (hi - lo + 1));
-
-function randomArray(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = 2 * gen.uniform() - 1;
-  return a;
-}
+const { seed, gen, randInt, randomArray } = seeded();
 
 interface Shape { N: number; Cin: number; Cout: number; H: number; W: number; k: number; stride: number; pad: number }
 

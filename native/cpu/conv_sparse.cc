@@ -81,7 +81,7 @@ bool all_finite_portable(const float* v, int64_t n) {
 
 const Kernels& portable_kernels() {
   static const Kernels k{compact_portable, gather_axpy_portable, gather_runs_portable,
-                         col2im_rows_portable, all_finite_portable};
+                         col2im_rows_portable, all_finite_portable, nullptr};
   return k;
 }
 
@@ -236,25 +236,22 @@ struct Lists {
   }
 };
 
-// One thread's scratch for the weight gradient.
-struct WeightScratch {
+// One thread's scratch, kept between calls (the entry lists, then what each gradient needs).
+struct Scratch {
   Lists lists;
-  std::vector<float> dw;        // [Cout][row_pad] partial sums
-  std::vector<double> db;       // [Cout]
-  std::vector<float> col;       // [positions][row_pad]: im2col rows of the listed positions
-  std::vector<int64_t> stamp;   // [positions]: the image whose row is in col
-  std::vector<float> image;     // padded image
-};
-
-// One thread's scratch for the input gradient.
-struct DataScratch {
-  Lists lists;
+  // Weight gradient.
+  std::vector<float> dw;             // [Cout][row_pad] partial sums
+  std::vector<double> db;            // [Cout]
+  std::vector<float> col;            // [positions][row_pad]: im2col rows of the listed positions
+  std::vector<int64_t> stamp;        // [positions]: the image whose row is in col
+  std::vector<float> image;          // padded image
+  // Input gradient.
   std::vector<int64_t> start;        // [positions + 1]: the entries of each position
   std::vector<int32_t> channel;      // entries sorted by position: channel and value
   std::vector<float> value;
-  std::vector<float> col;            // [positions][row_pad]: patch rows of the listed positions
+  std::vector<float> dcol;           // [positions][row_pad]: patch rows of the listed positions
   std::vector<const float*> rows;    // [positions]: each position's patch row (or a zero row)
-  std::vector<float> image;          // padded input gradient
+  std::vector<float> dimage;         // padded input gradient
 };
 
 // Sum of v[0..n) in float lanes (vectorisable), returned in double (as channel_sums in conv.cc).
@@ -305,83 +302,276 @@ void set_conv_sparse_mode(bool enabled, bool force, int max_isa) {
 
 bool conv_sparse_enabled() { return g_enabled.load(); }
 
+namespace {
+
+// One call: which gradients, from which operands.
+struct Job {
+  const Conv2dParams& p;
+  const Geometry& g;
+  const Kernels& k;
+  const float* x;        // for dw
+  float* dx;             // each may be nullptr
+  float* dw;
+  float* db;
+  const float* packed;   // w as rows of row_pad floats, for dx
+  const int64_t* origin; // patch origin of each output position
+  const Taps* taps;      // for dx
+  const float* zero_row;
+};
+
+// Adds image n's contribution to the thread's partial dw and db (entries in s.lists).
+void weight_image(const Job& j, Scratch& s, int64_t n) {
+  const Conv2dParams& p = j.p;
+  const Geometry& g = j.g;
+  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
+  const float* image = padded_image(p, g, j.x + n * in_image, s.image.data());
+  const int64_t total = s.lists.first[p.out_channels];
+  const int32_t* idx = s.lists.idx.data();
+  const float* val = s.lists.val.data();
+  // im2col rows: of every position when the entries outnumber the positions (then most are
+  // listed), else of the listed ones only (none for db alone).
+  if (j.dw == nullptr) {
+  } else if (total >= g.positions) {
+    for (int64_t q = 0; q < g.positions; ++q) {
+      j.k.gather_runs(s.col.data() + q * g.row_pad, image + j.origin[q], p.in_channels * p.kernel_h, p.kernel_h,
+                      g.ph * g.pw, g.pw, p.kernel_w);
+    }
+  } else {
+    for (int64_t e = 0; e < total; ++e) {
+      const int32_t q = idx[e];
+      if (s.stamp[q] == n) continue;
+      s.stamp[q] = n;
+      j.k.gather_runs(s.col.data() + q * g.row_pad, image + j.origin[q], p.in_channels * p.kernel_h, p.kernel_h,
+                      g.ph * g.pw, g.pw, p.kernel_w);
+    }
+  }
+  for (int64_t co = 0; co < p.out_channels; ++co) {
+    const int64_t b = s.lists.first[co], count = s.lists.first[co + 1] - b;
+    if (count == 0) continue;
+    if (j.dw) j.k.gather_axpy(s.dw.data() + co * g.row_pad, g.row_pad, s.col.data(), g.row_pad, idx + b, val + b, count, true);
+    s.db[co] += lane_sum(val + b, count);
+  }
+}
+
+// Writes image n's dx (entries in s.lists).
+void data_image(const Job& j, Scratch& s, int64_t n) {
+  const Conv2dParams& p = j.p;
+  const Geometry& g = j.g;
+  const int64_t total = s.lists.first[p.out_channels];
+  // Counting sort of the entries by position; within a position, channels ascending.
+  std::fill(s.start.begin(), s.start.begin() + g.positions + 1, 0);
+  for (int64_t e = 0; e < total; ++e) ++s.start[s.lists.idx[e] + 1];
+  for (int64_t q = 0; q < g.positions; ++q) s.start[q + 1] += s.start[q];
+  ensure(s.channel, total);
+  ensure(s.value, total);
+  for (int64_t co = 0; co < p.out_channels; ++co) {
+    for (int64_t e = s.lists.first[co]; e < s.lists.first[co + 1]; ++e) {
+      const int64_t slot = s.start[s.lists.idx[e]]++;
+      s.channel[slot] = static_cast<int32_t>(co);
+      s.value[slot] = s.lists.val[e];
+    }
+  }
+  // start[q] now holds the end of position q's entries. Each listed position's patch row is
+  // the sum of its entries' kernel rows.
+  int64_t begin = 0;
+  for (int64_t q = 0; q < g.positions; ++q) {
+    const int64_t end = s.start[q];
+    if (end == begin) {
+      s.rows[q] = j.zero_row;
+      continue;
+    }
+    float* row = s.dcol.data() + q * g.row_pad;
+    j.k.gather_axpy(row, g.row_pad, j.packed, g.row_pad, s.channel.data() + begin, s.value.data() + begin,
+                    end - begin, false);
+    s.rows[q] = row;
+    begin = end;
+  }
+  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
+  float* target = g.padded ? s.dimage.data() : j.dx + n * in_image;
+  const sparse_detail::Col2imArgs args{target, p.in_channels, g.ph, g.pw, p.kernel_h, p.kernel_w, p.out_w,
+                                       p.stride_w, s.rows.data(), j.taps->start.data(), j.taps->i.data(),
+                                       j.taps->oh.data()};
+  j.k.col2im_rows(args);
+  if (g.padded) {
+    float* out = j.dx + n * in_image;
+    for (int64_t c = 0; c < p.in_channels; ++c) {
+      for (int64_t h = 0; h < p.in_h; ++h) {
+        std::memcpy(out + (c * p.in_h + h) * p.in_w, target + (c * g.ph + h + p.pad_h) * g.pw + p.pad_w,
+                    static_cast<size_t>(p.in_w) * sizeof(float));
+      }
+    }
+  }
+}
+
+// Runs the job over the batch: build(n, lists) lists image n's entries, then each requested
+// gradient is computed from them. Images are split statically over the threads, and the
+// threads' partial dw and db are added in a fixed order (deterministic for a thread count).
+template <typename Build>
+void run(Job& j, const Build& build) {
+  const Conv2dParams& p = j.p;
+  const Geometry& g = j.g;
+  thread_local std::vector<float> tls_packed, tls_zero;
+  thread_local Taps tls_taps;
+  if (j.dx) {
+    // The kernels as rows of row_pad floats (zero tail), the operand of every patch-row sum.
+    tls_packed.assign(p.out_channels * g.row_pad, 0.0f);
+    for (int64_t co = 0; co < p.out_channels; ++co) {
+      std::copy(j.packed + co * g.row, j.packed + (co + 1) * g.row, tls_packed.data() + co * g.row_pad);
+    }
+    j.packed = tls_packed.data();
+    tls_taps.build(p, g);
+    j.taps = &tls_taps;
+    tls_zero.assign(g.row_pad, 0.0f);
+    j.zero_row = tls_zero.data();
+  }
+  j.origin = patch_origins(p, g).data();
+  const bool weights = j.dw != nullptr || j.db != nullptr;
+
+  const int64_t chunks = std::min<int64_t>(num_threads(), p.batch);
+  const int64_t per_chunk = (p.batch + chunks - 1) / chunks;
+  // Scratch of the calling thread; the pool's workers use its slots through this reference
+  // (naming a thread_local inside the task would give each worker its own).
+  thread_local std::vector<Scratch> tls_scratch;
+  std::vector<Scratch>& scratch = tls_scratch;
+  if (static_cast<int64_t>(scratch.size()) < chunks) scratch.resize(chunks);
+  for (int64_t c = 0; c < chunks; ++c) {
+    Scratch& s = scratch[c];
+    if (weights) {
+      s.dw.assign(j.dw ? p.out_channels * g.row_pad : 0, 0.0f);
+      s.db.assign(p.out_channels, 0.0);
+      ensure(s.col, g.positions * g.row_pad);
+      s.stamp.assign(g.positions, -1);
+      if (g.padded) ensure(s.image, p.in_channels * g.ph * g.pw);
+    }
+    if (j.dx) {
+      ensure(s.start, g.positions + 1);
+      ensure(s.dcol, g.positions * g.row_pad);
+      ensure(s.rows, g.positions);
+      if (g.padded) ensure(s.dimage, p.in_channels * g.ph * g.pw);
+    }
+  }
+  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      Scratch& s = scratch[c];
+      const int64_t end = std::min(p.batch, (c + 1) * per_chunk);
+      for (int64_t n = c * per_chunk; n < end; ++n) {
+        build(n, s.lists);
+        if (weights) weight_image(j, s, n);
+        if (j.dx) data_image(j, s, n);
+      }
+    }
+  });
+  if (!weights) return;
+  for (int64_t co = 0; co < p.out_channels; ++co) {
+    if (j.dw) {
+      float* out = j.dw + co * g.row;
+      const float* first = scratch[0].dw.data() + co * g.row_pad;
+      std::copy(first, first + g.row, out);
+      for (int64_t c = 1; c < chunks; ++c) {
+        const float* part = scratch[c].dw.data() + co * g.row_pad;
+        for (int64_t r = 0; r < g.row; ++r) out[r] += part[r];
+      }
+    }
+    if (j.db) {
+      double sum = 0.0;
+      for (int64_t c = 0; c < chunks; ++c) sum += scratch[c].db[co];
+      j.db[co] = static_cast<float>(sum);
+    }
+  }
+}
+
+// Lists the nonzero entries of a dense dy.
+struct DenseEntries {
+  const Conv2dParams& p;
+  const Kernels& k;
+  const float* dy;
+  void operator()(int64_t n, Lists& lists) const {
+    const int64_t positions = p.out_h * p.out_w;
+    lists.build(k, dy + n * p.out_channels * positions, p.out_channels, positions);
+  }
+};
+
+// Lists the pooled gradient's entries at their windows' argmax (conv2d_pooled_backward).
+struct PooledEntries {
+  const Conv2dParams& p;
+  const PoolRouting& r;
+  const Kernels& k;
+  const float* y;
+  const float* grad;
+  void operator()(int64_t n, Lists& lists) const {
+    const int64_t positions = p.out_h * p.out_w, pooled = r.out_h * r.out_w;
+    if (static_cast<int64_t>(lists.idx.size()) < p.out_channels * positions + 16) {
+      lists.idx.resize(p.out_channels * positions + 16);
+      lists.val.resize(p.out_channels * positions + 16);
+    }
+    lists.first.resize(p.out_channels + 1);
+    const bool plain = r.kernel_h == 2 && r.kernel_w == 2 && r.stride_h == 2 && r.stride_w == 2;
+    int64_t total = 0;
+    for (int64_t c = 0; c < p.out_channels; ++c) {
+      lists.first[c] = total;
+      const float* yp = y + (n * p.out_channels + c) * positions;
+      const float* gp = grad + (n * p.out_channels + c) * pooled;
+      int32_t* idx = lists.idx.data() + total;
+      float* val = lists.val.data() + total;
+      if (plain && k.route_2x2) {
+        total += k.route_2x2(yp, p.out_w, gp, r.out_h, r.out_w, r.relu, idx, val);
+        continue;
+      }
+      for (int64_t i = 0; i < r.out_h; ++i) {
+        for (int64_t jj = 0; jj < r.out_w; ++jj) {
+          const float gv = gp[i * r.out_w + jj];
+          if (gv == 0.0f) continue;
+          // max_pool2d_forward's rule: strictly greater keeps the first maximum, a NaN wins.
+          float best = 0.0f;
+          int64_t at = -1;
+          for (int64_t a = 0; a < r.kernel_h; ++a) {
+            for (int64_t b = 0; b < r.kernel_w; ++b) {
+              const int64_t q = (i * r.stride_h + a) * p.out_w + jj * r.stride_w + b;
+              const float v = yp[q];
+              if (at < 0 || v > best || std::isnan(v)) {
+                best = v;
+                at = q;
+              }
+            }
+          }
+          if (r.relu && !(best > 0.0f)) continue;
+          *idx++ = static_cast<int32_t>(at);
+          *val++ = gv;
+          ++total;
+        }
+      }
+    }
+    lists.first[p.out_channels] = total;
+  }
+};
+
+}  // namespace
+
+bool conv2d_pooled_backward(const Conv2dParams& p, const PoolRouting& r, const float* x,
+                            const float* w, const float* y, const float* grad, float* dx,
+                            float* dw, float* db) {
+  if (!applies(p)) return false;
+  if (r.kernel_h < 1 || r.kernel_w < 1 || r.stride_h < 1 || r.stride_w < 1 || r.out_h < 1 || r.out_w < 1) return false;
+  if ((r.out_h - 1) * r.stride_h + r.kernel_h > p.out_h || (r.out_w - 1) * r.stride_w + r.kernel_w > p.out_w) return false;
+  const Kernels& k = kernels();
+  const Geometry g = geometry_of(p);
+  if (dw && !k.all_finite(x, p.batch * p.in_channels * p.in_h * p.in_w)) return false;
+  if (dx && !k.all_finite(w, p.out_channels * g.row)) return false;
+  if (!dx && !dw && !db) return true;
+  Job j{p, g, k, x, dx, dw, db, w, nullptr, nullptr, nullptr};
+  run(j, PooledEntries{p, r, k, y, grad});
+  return true;
+}
+
 bool conv2d_sparse_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
                                    float* dw, float* db) {
   if (dw == nullptr || !applies(p)) return false;
   const Kernels& k = kernels();
   if (!worth_it(p, k, dy, false)) return false;
-  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
-  if (!k.all_finite(x, p.batch * in_image)) return false;
+  if (!k.all_finite(x, p.batch * p.in_channels * p.in_h * p.in_w)) return false;
   const Geometry g = geometry_of(p);
-  const int64_t dy_image = p.out_channels * g.positions;
-  const std::vector<int64_t>& origin = patch_origins(p, g);
-
-  // Static split of the images (the partial sums are then added in a fixed order).
-  const int64_t chunks = std::min<int64_t>(num_threads(), p.batch);
-  const int64_t per_chunk = (p.batch + chunks - 1) / chunks;
-  // Scratch of the calling thread, kept between calls; the pool's workers use its slots through
-  // this pointer (naming a thread_local inside the task would give each worker its own).
-  thread_local std::vector<WeightScratch> tls_scratch;
-  std::vector<WeightScratch>& scratch = tls_scratch;
-  if (static_cast<int64_t>(scratch.size()) < chunks) scratch.resize(chunks);
-  for (int64_t c = 0; c < chunks; ++c) {
-    WeightScratch& s = scratch[c];
-    s.dw.assign(p.out_channels * g.row_pad, 0.0f);
-    s.db.assign(p.out_channels, 0.0);
-    ensure(s.col, g.positions * g.row_pad);
-    s.stamp.assign(g.positions, -1);
-    if (g.padded) ensure(s.image, p.in_channels * g.ph * g.pw);
-  }
-  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      WeightScratch& s = scratch[c];
-      const int64_t end = std::min(p.batch, (c + 1) * per_chunk);
-      for (int64_t n = c * per_chunk; n < end; ++n) {
-        s.lists.build(k, dy + n * dy_image, p.out_channels, g.positions);
-        const float* image = padded_image(p, g, x + n * in_image, s.image.data());
-        const int64_t total = s.lists.first[p.out_channels];
-        const int32_t* idx = s.lists.idx.data();
-        const float* val = s.lists.val.data();
-        // im2col rows: of every position when the entries outnumber the positions (then most
-        // are listed), else of the listed ones only.
-        if (total >= g.positions) {
-          for (int64_t q = 0; q < g.positions; ++q) {
-            k.gather_runs(s.col.data() + q * g.row_pad, image + origin[q], p.in_channels * p.kernel_h,
-                          p.kernel_h, g.ph * g.pw, g.pw, p.kernel_w);
-          }
-        } else {
-          for (int64_t e = 0; e < total; ++e) {
-            const int32_t q = idx[e];
-            if (s.stamp[q] == n) continue;
-            s.stamp[q] = n;
-            k.gather_runs(s.col.data() + q * g.row_pad, image + origin[q], p.in_channels * p.kernel_h,
-                          p.kernel_h, g.ph * g.pw, g.pw, p.kernel_w);
-          }
-        }
-        for (int64_t co = 0; co < p.out_channels; ++co) {
-          const int64_t b = s.lists.first[co], count = s.lists.first[co + 1] - b;
-          if (count == 0) continue;
-          k.gather_axpy(s.dw.data() + co * g.row_pad, g.row_pad, s.col.data(), g.row_pad, idx + b, val + b,
-                        count, true);
-          s.db[co] += lane_sum(val + b, count);
-        }
-      }
-    }
-  });
-  for (int64_t co = 0; co < p.out_channels; ++co) {
-    float* out = dw + co * g.row;
-    const float* first = scratch[0].dw.data() + co * g.row_pad;
-    std::copy(first, first + g.row, out);
-    for (int64_t c = 1; c < chunks; ++c) {
-      const float* part = scratch[c].dw.data() + co * g.row_pad;
-      for (int64_t r = 0; r < g.row; ++r) out[r] += part[r];
-    }
-    if (db) {
-      double sum = 0.0;
-      for (int64_t c = 0; c < chunks; ++c) sum += scratch[c].db[co];
-      db[co] = static_cast<float>(sum);
-    }
-  }
+  Job j{p, g, k, x, nullptr, dw, db, nullptr, nullptr, nullptr, nullptr};
+  run(j, DenseEntries{p, k, dy});
   return true;
 }
 
@@ -392,88 +582,8 @@ bool conv2d_sparse_backward_data(const Conv2dParams& p, const float* dy, const f
   const Geometry g = geometry_of(p);
   if (!k.all_finite(w, p.out_channels * g.row)) return false;
   if (!worth_it(p, k, dy, true)) return false;
-  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
-  const int64_t dy_image = p.out_channels * g.positions;
-  // The kernels as rows of row_pad floats (zero tail), the operand of every row sum.
-  thread_local std::vector<float> tls_packed;
-  const std::vector<float>& packed = tls_packed;
-  tls_packed.assign(p.out_channels * g.row_pad, 0.0f);
-  for (int64_t co = 0; co < p.out_channels; ++co) {
-    std::copy(w + co * g.row, w + (co + 1) * g.row, tls_packed.data() + co * g.row_pad);
-  }
-
-  thread_local Taps tls_taps;
-  Taps& taps = tls_taps;
-  taps.build(p, g);
-  thread_local std::vector<float> tls_zero;
-  tls_zero.assign(g.row_pad, 0.0f);
-  const float* zero_row = tls_zero.data();
-
-  const int64_t chunks = std::min<int64_t>(num_threads(), p.batch);
-  thread_local std::vector<DataScratch> tls_scratch;
-  std::vector<DataScratch>& scratch = tls_scratch;
-  if (static_cast<int64_t>(scratch.size()) < chunks) scratch.resize(chunks);
-  for (int64_t c = 0; c < chunks; ++c) {
-    DataScratch& s = scratch[c];
-    ensure(s.start, g.positions + 1);
-    ensure(s.col, g.positions * g.row_pad);
-    ensure(s.rows, g.positions);
-    if (g.padded) ensure(s.image, p.in_channels * g.ph * g.pw);
-  }
-  // Images are independent: threads take them from a shared counter (a thread slowed by
-  // other processes takes fewer); each image's result does not depend on which thread ran it.
-  std::atomic<int64_t> next{0};
-  parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
-    for (int64_t c = c0; c < c1; ++c) {
-      DataScratch& s = scratch[c];
-      for (int64_t n = next.fetch_add(1); n < p.batch; n = next.fetch_add(1)) {
-        s.lists.build(k, dy + n * dy_image, p.out_channels, g.positions);
-        const int64_t total = s.lists.first[p.out_channels];
-        // Counting sort of the entries by position; within a position, channels ascending.
-        std::fill(s.start.begin(), s.start.begin() + g.positions + 1, 0);
-        for (int64_t e = 0; e < total; ++e) ++s.start[s.lists.idx[e] + 1];
-        for (int64_t q = 0; q < g.positions; ++q) s.start[q + 1] += s.start[q];
-        ensure(s.channel, total);
-        ensure(s.value, total);
-        for (int64_t co = 0; co < p.out_channels; ++co) {
-          for (int64_t e = s.lists.first[co]; e < s.lists.first[co + 1]; ++e) {
-            const int64_t slot = s.start[s.lists.idx[e]]++;
-            s.channel[slot] = static_cast<int32_t>(co);
-            s.value[slot] = s.lists.val[e];
-          }
-        }
-        // start[q] now holds the end of position q's entries. Each listed position's patch
-        // row is the sum of its entries' kernel rows.
-        int64_t begin = 0;
-        for (int64_t q = 0; q < g.positions; ++q) {
-          const int64_t end = s.start[q];
-          if (end == begin) {
-            s.rows[q] = zero_row;
-            continue;
-          }
-          float* row = s.col.data() + q * g.row_pad;
-          k.gather_axpy(row, g.row_pad, packed.data(), g.row_pad, s.channel.data() + begin, s.value.data() + begin,
-                        end - begin, false);
-          s.rows[q] = row;
-          begin = end;
-        }
-        float* target = g.padded ? s.image.data() : dx + n * in_image;
-        const sparse_detail::Col2imArgs args{target, p.in_channels, g.ph, g.pw, p.kernel_h, p.kernel_w,
-                                             p.out_w, p.stride_w, s.rows.data(), taps.start.data(),
-                                             taps.i.data(), taps.oh.data()};
-        k.col2im_rows(args);
-        if (g.padded) {
-          float* out = dx + n * in_image;
-          for (int64_t ch = 0; ch < p.in_channels; ++ch) {
-            for (int64_t h = 0; h < p.in_h; ++h) {
-              std::memcpy(out + (ch * p.in_h + h) * p.in_w, target + (ch * g.ph + h + p.pad_h) * g.pw + p.pad_w,
-                          static_cast<size_t>(p.in_w) * sizeof(float));
-            }
-          }
-        }
-      }
-    }
-  });
+  Job j{p, g, k, nullptr, dx, nullptr, nullptr, w, nullptr, nullptr, nullptr};
+  run(j, DenseEntries{p, k, dy});
   return true;
 }
 

@@ -35,6 +35,28 @@ bool conv2d_sparse_backward_weight(const Conv2dParams& p, const float* x, const 
 bool conv2d_sparse_backward_data(const Conv2dParams& p, const float* dy, const float* w,
                                  float* dx);
 
+// The max pool that follows a convolution (and an optional relu after the pool), for
+// conv2d_pooled_backward: windows of kernel_h x kernel_w at stride (stride_h, stride_w) over the
+// convolution's output, all inside it (no padding, no ceil mode), giving out_h x out_w.
+struct PoolRouting {
+  int64_t kernel_h = 2, kernel_w = 2;
+  int64_t stride_h = 2, stride_w = 2;
+  int64_t out_h = 0, out_w = 0;
+  bool relu = false;
+};
+
+// The gradients of conv2d p given `grad` [N, Cout, r.out_h, r.out_w], the gradient of
+// maxPool2d(y) (of relu(maxPool2d(y)) when r.relu), where y = conv2d(x, w) + b is the
+// convolution's output: the pool and conv backward in one pass that never forms the full-size
+// gradient of y. Each pooled entry goes to its window's argmax in y, recomputed with
+// max_pool2d_forward's rule (the first maximum wins, a NaN wins), and is dropped where the
+// pooled value is not > 0 when r.relu. dx, dw, db are overwritten; each may be nullptr.
+// Returns false, doing nothing, when it does not apply (as conv2d_sparse_*, or windows outside
+// y) or when x (for dw) or w (for dx) is not finite.
+bool conv2d_pooled_backward(const Conv2dParams& p, const PoolRouting& r, const float* x,
+                            const float* w, const float* y, const float* grad, float* dx,
+                            float* dw, float* db);
+
 // Instruction sets of the sparse kernels, for set_conv_sparse_mode.
 constexpr int kSparseIsaPortable = 0;
 constexpr int kSparseIsaAvx2 = 1;
@@ -84,6 +106,12 @@ struct Kernels {
   void (*col2im_rows)(const Col2imArgs& a);
   // True when every v[0..n) is finite.
   bool (*all_finite)(const float* v, int64_t n);
+  // 2x2 / stride-2 routing of one plane (nullptr: the driver's general loop): for each pooled
+  // (i, j) < (rows, cols) whose gradient g[i * cols + j] is not 0 (and, when relu, whose
+  // window maximum is > 0), the position of the window's argmax in y (row stride width) and g,
+  // in order; returns how many (idx and val need rows * cols + 16 slots).
+  int64_t (*route_2x2)(const float* y, int64_t width, const float* g, int64_t rows, int64_t cols,
+                       bool relu, int32_t* idx, float* val);
 };
 
 const Kernels& portable_kernels();

@@ -194,6 +194,49 @@ bool all_finite512(const float* v, int64_t n) {
   return bad == 0;
 }
 
+// 16 pooled columns at a time: the two rows of each window loaded as 32 floats and split into
+// even and odd columns, the argmax chosen in max_pool2d_forward's order ((0,0), (0,1), (1,0),
+// (1,1); strictly greater, or NaN), the kept entries compressed into the lists.
+int64_t route_2x2_512(const float* y, int64_t width, const float* g, int64_t rows, int64_t cols,
+                      bool relu, int32_t* idx, float* val) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const __m512i lane2 = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512i one = _mm512_set1_epi32(1), down = _mm512_set1_epi32(static_cast<int>(width));
+  const __m512i down_one = _mm512_set1_epi32(static_cast<int>(width + 1));
+  int64_t k = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* r0 = y + 2 * i * width;
+    const float* r1 = r0 + width;
+    for (int64_t j = 0; j < cols; j += 16) {
+      const int64_t n = cols - j < 16 ? cols - j : 16;
+      const __mmask16 in = low_lanes(n), in_lo = low_lanes(2 * n), in_hi = low_lanes(2 * n - 16 > 0 ? 2 * n - 16 : 0);
+      const __m512 a_lo = _mm512_maskz_loadu_ps(in_lo, r0 + 2 * j), a_hi = _mm512_maskz_loadu_ps(in_hi, r0 + 2 * j + 16);
+      const __m512 b_lo = _mm512_maskz_loadu_ps(in_lo, r1 + 2 * j), b_hi = _mm512_maskz_loadu_ps(in_hi, r1 + 2 * j + 16);
+      __m512 best = _mm512_permutex2var_ps(a_lo, even, a_hi);
+      __m512i off = _mm512_setzero_si512();
+      const __m512 cand[3] = {_mm512_permutex2var_ps(a_lo, odd, a_hi), _mm512_permutex2var_ps(b_lo, even, b_hi),
+                              _mm512_permutex2var_ps(b_lo, odd, b_hi)};
+      const __m512i cand_off[3] = {one, down, down_one};
+      for (int c = 0; c < 3; ++c) {
+        const __mmask16 take = _mm512_cmp_ps_mask(cand[c], best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(cand[c], cand[c], _CMP_UNORD_Q);
+        best = _mm512_mask_mov_ps(best, take, cand[c]);
+        off = _mm512_mask_mov_epi32(off, take, cand_off[c]);
+      }
+      const __m512 gv = _mm512_maskz_loadu_ps(in, g + i * cols + j);
+      __mmask16 keep = _mm512_mask_cmp_ps_mask(in, gv, zero, _CMP_NEQ_UQ);
+      if (relu) keep &= _mm512_cmp_ps_mask(best, zero, _CMP_GT_OQ);
+      if (keep == 0) continue;
+      const __m512i pos = _mm512_add_epi32(_mm512_add_epi32(_mm512_set1_epi32(static_cast<int>(2 * i * width + 2 * j)), lane2), off);
+      _mm512_storeu_si512(idx + k, _mm512_maskz_compress_epi32(keep, pos));
+      _mm512_storeu_ps(val + k, _mm512_maskz_compress_ps(keep, gv));
+      k += _mm_popcnt_u32(keep);
+    }
+  }
+  return k;
+}
+
 bool detect() {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") != 0;
@@ -202,7 +245,7 @@ bool detect() {
 }  // namespace
 
 const Kernels* avx512_kernels() {
-  static const Kernels k{compact512, gather_axpy512, gather_runs512, col2im_rows512, all_finite512};
+  static const Kernels k{compact512, gather_axpy512, gather_runs512, col2im_rows512, all_finite512, route_2x2_512};
   static const bool supported = detect();
   return supported ? &k : nullptr;
 }

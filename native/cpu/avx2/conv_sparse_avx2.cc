@@ -190,7 +190,7 @@ bool all_finite_avx2(const float* v, int64_t n) {
 }  // namespace
 
 const Kernels* avx2_kernels() {
-  static const Kernels k{compact_avx2, gather_axpy_avx2, gather_runs_avx2, col2im_rows_avx2, all_finite_avx2};
+  static const Kernels k{compact_avx2, gather_axpy_avx2, gather_runs_avx2, col2im_rows_avx2, all_finite_avx2, nullptr};
   return &k;
 }
 

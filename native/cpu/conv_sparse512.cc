@@ -209,6 +209,9 @@ int64_t route_2x2_512(const float* y, int64_t width, const float* g, int64_t row
   for (int64_t i = 0; i < rows; ++i) {
     const float* r0 = y + 2 * i * width;
     const float* r1 = r0 + width;
+    // y was written long before (the forward): fetch the row pair four pairs ahead.
+    const char* ahead = reinterpret_cast<const char*>(r0 + 8 * width);
+    for (int64_t b = 0; b < 2 * width * 4; b += 64) _mm_prefetch(ahead + b, _MM_HINT_T0);
     for (int64_t j = 0; j < cols; j += 16) {
       const int64_t n = cols - j < 16 ? cols - j : 16;
       const __mmask16 in = low_lanes(n), in_lo = low_lanes(2 * n), in_hi = low_lanes(2 * n - 16 > 0 ? 2 * n - 16 : 0);

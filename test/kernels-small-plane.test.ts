@@ -5,7 +5,10 @@
 //   index check (the kernel checks the indices in its own pass; the binding names the first bad
 //   one);
 // - the channel-vectorised AVX-512 weight gradient against the AVX-512 position tiles, the AVX2
-//   path (im2col + SGEMM) and the portable one.
+//   path (im2col + SGEMM) and the portable one;
+// - the Winograd F(2x2, 3x3) forward and input gradient against the direct AVX-512 kernels, the
+//   AVX2 path and the portable one (odd output sizes cut the last 2x2 tiles; channel counts
+//   around the 16-lane vectors and 3-vector blocks; the 8-tile products padded).
 import { afterEach, describe, expect, it } from 'vitest';
 import * as hn from '../lib/index';
 import { addon } from '../lib/native';
@@ -21,12 +24,14 @@ type Switch = (on: boolean) => void;
 const setConvDirect = addon.setConvDirect as Switch;
 const setConvDirect512 = addon.setConvDirect512 as Switch;
 const setConvWgrad512 = addon.setConvWgrad512 as Switch;
+const setConvWinograd = addon.setConvWinograd as Switch;
 
 function resetSwitches(): void {
   hn.setForcePortable(false);
   setConvDirect(true);
   setConvDirect512(true);
   setConvWgrad512(true);
+  setConvWinograd(true);
 }
 
 /** max |a - b| relative to the largest |b|: summation order differs between the paths. */
@@ -156,6 +161,50 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
         ['dx', 'dw', 'db'].forEach((what, i) => {
           // float32 sums over up to N*H*W terms in different orders.
           expect(relDiff(results[m][i], results[0][i]), `${label} ${modes[m][0]} ${what}`).toBeLessThan(2e-5);
+        });
+      }
+    }
+  });
+
+  it('conv2d Winograd F(2x2, 3x3): forward, input and weight gradients agree with every other path', () => {
+    const paths: [string, () => void][] = [
+      ['portable', () => hn.setForcePortable(true)],
+      ['avx2 (im2col + SGEMM)', () => setConvDirect512(false)],
+      ['avx512 direct', () => setConvWinograd(false)],
+      ['avx512 winograd', () => undefined],
+    ];
+    // [N, Cin, Cout, H, W, pad]: at least 4 images (two per thread), 16+ channels, planes up to
+    // 16x16; odd sizes leave the last tile row/column half outside the output.
+    const shapes: number[][] = [
+      [4, 16, 16, 8, 8, 1], [5, 17, 33, 7, 9, 1], [4, 40, 16, 11, 5, 0], [6, 16, 50, 3, 3, 2],
+      [4, 24, 20, 16, 15, 1], [7, 35, 18, 1, 2, 1], [4, 16, 130, 4, 6, 2],
+    ];
+    for (let trial = 0; trial < 3; trial++) {
+      shapes.push([randInt(4, 7), randInt(16, 40), randInt(16, 40), randInt(3, 16), randInt(3, 16), randInt(0, 2)]);
+    }
+    for (const [N, Cin, Cout, H, W, pad] of shapes) {
+      const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * 9), b = randomArray(Cout);
+      const results = paths.map(([, set]) => {
+        resetSwitches();
+        set();
+        const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+        const wt = hn.tensor(w, { shape: [Cout, Cin, 3, 3], requiresGrad: true });
+        const bt = hn.tensor(b, { requiresGrad: true });
+        const y = hn.F.conv2d(xt, wt, bt, { padding: pad });
+        const noBias = hn.noGrad(() => hn.F.conv2d(xt, wt, null, { padding: pad }));
+        y.backward(hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.cos(0.41 * i)), { shape: [...y.shape] }));
+        // A stride-1 transposed convolution's input gradient is this convolution's forward.
+        const xT = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+        const wT = hn.tensor(w, { shape: [Cin, Cout, 3, 3] });
+        const yT = hn.F.convTranspose2d(xT, wT, null, { padding: 1 });
+        yT.backward(hn.tensor(Float32Array.from({ length: yT.numel }, (_, i) => Math.sin(0.23 * i)), { shape: [...yT.shape] }));
+        return [y.data, noBias.data, xt.grad!.data, wt.grad!.data, bt.grad!.data, xT.grad!.data] as Float32Array[];
+      });
+      const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} pad ${pad}`;
+      for (let m = 1; m < paths.length; m++) {
+        ['y', 'y without bias', 'dx', 'dw', 'db', 'convTranspose2d dx'].forEach((what, i) => {
+          // Winograd's transforms add and halve: a few float32 roundings of the largest partial sums.
+          expect(relDiff(results[m][i], results[0][i]), `${label} ${paths[m][0]} ${what}`).toBeLessThan(2e-5);
         });
       }
     }

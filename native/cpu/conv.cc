@@ -21,6 +21,7 @@
 #include "conv_direct512.h"
 #include "conv_sparse.h"
 #include "conv_wgrad512.h"
+#include "conv_winograd.h"
 #include "conv_transpose_k2s2.h"
 #include "gemm.h"
 
@@ -286,6 +287,8 @@ void backward_data_impl(const Conv2dParams& p, const float* dy, const float* w,
 
 void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const float* bias,
                     float* y) {
+  // 3x3 stride 1 on small planes (AVX-512): Winograd F(2x2, 3x3), 2.25x fewer multiplies.
+  if (conv2d_winograd_forward(p, x, w, bias, y)) return;
   // Stride 1 on AVX-512, and thin layers (few output channels, modest Cin*kH*kW) on AVX2: a
   // direct kernel, no im2col at all.
   if (conv2d_direct512_applies(p)) return conv2d_direct512_forward(p, x, w, bias, y);
@@ -312,6 +315,8 @@ void conv2d_forward(const Conv2dParams& p, const float* x, const float* w, const
 void conv2d_backward_data(const Conv2dParams& p, const float* dy, const float* w, float* dx) {
   // A mostly-zero dy (behind a max pool or a relu): only its nonzero entries are visited.
   if (conv2d_sparse_backward_data(p, dy, w, dx)) return;
+  // 3x3 stride 1 on small planes (AVX-512): Winograd with the flipped kernels.
+  if (conv2d_winograd_backward_data(p, dy, w, dx)) return;
   backward_data_impl(p, dy, w, nullptr, dx);
 }
 

@@ -44,6 +44,22 @@ inline int64_t conv_transpose2d_output_size(int64_t in, int64_t kernel, int64_t 
   return (in - 1) * stride - 2 * pad + dilation * (kernel - 1) + output_padding + 1;
 }
 
+// The input gradient of a stride-1 convolution p written as a forward convolution: dy (p's
+// output) is its input, padded by kernel - 1 - pad, with p's kernels flipped and their channel
+// roles swapped (the caller flips them). Meaningful when pad <= kernel - 1.
+inline Conv2dParams stride1_input_gradient_params(const Conv2dParams& p) {
+  Conv2dParams q = p;
+  q.in_channels = p.out_channels;
+  q.in_h = p.out_h;
+  q.in_w = p.out_w;
+  q.out_channels = p.in_channels;
+  q.out_h = p.in_h;
+  q.out_w = p.in_w;
+  q.pad_h = p.kernel_h - 1 - p.pad_h;
+  q.pad_w = p.kernel_w - 1 - p.pad_w;
+  return q;
+}
+
 // ---- Convolution (p describes this convolution) ---------------------------------------------
 
 // y = conv(x, w) + bias. bias: [out_channels] or nullptr.

@@ -355,15 +355,7 @@ bool conv2d_direct512_backward_data(const Conv2dParams& p, const float* dy, cons
   if (static_cast<double>(p.in_h * p.in_w) > kMaxBackwardDataOverhead * static_cast<double>(p.out_h * p.out_w)) {
     return false;
   }
-  Conv2dParams q = p;
-  q.in_channels = p.out_channels;
-  q.in_h = p.out_h;
-  q.in_w = p.out_w;
-  q.out_channels = p.in_channels;
-  q.out_h = p.in_h;
-  q.out_w = p.in_w;
-  q.pad_h = p.kernel_h - 1 - p.pad_h;
-  q.pad_w = p.kernel_w - 1 - p.pad_w;
+  const Conv2dParams q = stride1_input_gradient_params(p);
   if (!conv2d_direct512_applies(q)) return false;
   // wt[ci][co][i][j] = w[co][ci][kH-1-i][kW-1-j]
   const int64_t taps = p.kernel_h * p.kernel_w;

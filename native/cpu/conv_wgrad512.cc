@@ -5,11 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cstdlib>
 #include <cstring>
-#include <new>
 
 #include "../common/thread_pool.h"
+#include "aligned_scratch.h"
 #include "conv_direct512.h"
 #include "transpose512.h"
 
@@ -20,37 +19,7 @@ using wgrad512_detail::TileArgs;
 
 std::atomic<bool> g_enabled{true};
 
-// A 64-byte aligned scratch buffer of the calling thread, kept between calls (rows of dy are
-// loaded as whole cache lines) and released above 64 MiB when the call ends.
-class Scratch {
- public:
-  ~Scratch() { std::free(data_); }
-  float* reserve(int64_t floats) {
-    if (floats > capacity_) {
-      std::free(data_);
-      capacity_ = (floats + 15) / 16 * 16;
-      data_ = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(capacity_) * sizeof(float)));
-      if (data_ == nullptr) {
-        capacity_ = 0;
-        throw std::bad_alloc();
-      }
-    }
-    return data_;
-  }
-  void trim() {
-    if (capacity_ > (int64_t{16} << 20)) {
-      std::free(data_);
-      data_ = nullptr;
-      capacity_ = 0;
-    }
-  }
-
- private:
-  float* data_ = nullptr;
-  int64_t capacity_ = 0;
-};
-
-thread_local Scratch tls_scratch;
+thread_local AlignedScratch tls_scratch;
 
 // Sizes of one call.
 struct Plan {

@@ -1,0 +1,73 @@
+// Winograd F(2x2, 3x3) convolution on AVX-512 for 3x3 stride-1 layers on small planes (K3's
+// 128->128 at 8x8), forward and input gradient.
+//
+// Why: each 2x2 block of outputs costs 16 multiplies per (input, output channel) pair instead of
+// 36, 2.25x fewer FMAs. The direct AVX-512 kernels already run near 75% of the FMA peak on these
+// shapes (bench/RESULTS.md log 15), so fewer FMAs is what is left to gain; on small planes the
+// transforms are cheap next to the products (their cost grows with H*W*C, the products' with
+// H*W*C*C').
+//
+// How (Lavin & Gray 2016), per group of images, channels in the vector lanes:
+//   U[e][ci][co] = (G g G^T)[e]      g = the 3x3 kernel w[co][ci], once per call
+//   V[e][t][ci]  = (B^T d B)[e]      d = the 4x4 input patch of output tile t (2x2 outputs)
+//   M[e][t][co]  = sum over ci of V[e][t][ci] * U[e][ci][co]   (16 products, one per e)
+//   y tile       = A^T M[.][t] A + bias
+// The input is first transposed to [row][column][channel] with its zero padding, the output
+// transposed back to NCHW; the 16 products are register tiles of 8 output tiles x up to 48
+// output channels over the input channels.
+//
+// Numerics: the transforms only add, subtract and halve, so results match the direct kernels to
+// a few float32 roundings of the largest partial sums (tested at 2e-5 of the largest output).
+#pragma once
+#include <cstdint>
+
+#include "conv.h"
+
+namespace hn::cpu {
+
+// y = conv2d(x, w) + bias (bias may be nullptr) when the Winograd path applies to p (AVX-512,
+// 3x3, stride 1, no dilation, one group, padding at most 2, a small output plane, enough
+// channels and images to keep every thread busy); returns false, doing nothing, otherwise.
+bool conv2d_winograd_forward(const Conv2dParams& p, const float* x, const float* w,
+                             const float* bias, float* y);
+
+// dx = conv2d backward data for p, as the same convolution of dy with the flipped kernels (the
+// channel roles swapped, padding 2 - pad), when it applies; returns false otherwise.
+bool conv2d_winograd_backward_data(const Conv2dParams& p, const float* dy, const float* w,
+                                   float* dx);
+
+// Turns the path off (both functions then return false) or back on, for tests and benchmarks
+// that compare it with the direct kernels. On by default.
+void set_conv_winograd_enabled(bool enabled);
+
+}  // namespace hn::cpu
+
+namespace hn::cpu::winograd_detail {
+
+// Image geometry inside the Winograd buffers.
+struct Tiles {
+  int64_t tiles_h, tiles_w;  // ceil(out / 2)
+  int64_t cols;              // columns of the transposed input, 2 * tiles_w + 2
+  int64_t cin_pad, cout_pad; // channels rounded up to 16
+  int64_t e_stride_v;        // floats between V[e] and V[e + 1]
+  int64_t e_stride_m;        // floats between M[e] and M[e + 1]
+};
+
+// One image: xt [2 tiles_h + 2][cols][cin_pad] -> V[e][t0 + t][cin_pad] for its tiles t.
+void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0);
+
+// M[e] for one block of `vectors` (1..3) x 16 output channels starting at co0:
+// m[t][co0 + ..] = sum over ci < cin of v[t][ci] * u[ci][co0 + ..] for t < tiles (a multiple of 8).
+struct GemmArgs {
+  const float* v;   // V[e], rows of cin_pad
+  const float* u;   // U[e] + co0, rows of cout_pad
+  float* m;         // M[e] + co0, rows of cout_pad
+  int64_t cin, cin_pad, cout_pad, tiles;
+};
+void gemm(const GemmArgs& a, int vectors);
+
+// One image: M[e][t0 + t] -> yt [out_h][out_w][cout_pad] (plus bias, [cout_pad], when given).
+void output_transform(const Tiles& g, const float* m, int64_t t0, const float* bias, float* yt,
+                      int64_t out_h, int64_t out_w);
+
+}  // namespace hn::cpu::winograd_detail

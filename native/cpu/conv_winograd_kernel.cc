@@ -1,0 +1,116 @@
+// The AVX-512 pieces of the Winograd F(2x2, 3x3) convolution (conv_winograd.h): the input and
+// output transforms (16 channels per vector) and the register tile of the 16 products. Compiled
+// for AVX-512 by the pragma below, so nothing from the standard library may be used here (an
+// inline function instantiated in this file could be picked by the linker for portable callers).
+#include <cstdint>
+
+#include "conv_winograd.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#pragma GCC target("avx512f,avx2,fma")
+#include <immintrin.h>
+
+namespace hn::cpu::winograd_detail {
+
+void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0) {
+  const int64_t cp = g.cin_pad, row = g.cols * cp;
+  for (int64_t th = 0; th < g.tiles_h; ++th) {
+    for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
+      const float* d = xt + 2 * th * row + 2 * tw * cp;
+      float* out = v + (t0 + th * g.tiles_w + tw) * cp;
+      for (int64_t c = 0; c < cp; c += 16) {
+        // B^T d B with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: rows first, then columns.
+        __m512 t[4][4];
+        for (int j = 0; j < 4; ++j) {
+          const __m512 d0 = _mm512_loadu_ps(d + j * cp + c), d1 = _mm512_loadu_ps(d + row + j * cp + c);
+          const __m512 d2 = _mm512_loadu_ps(d + 2 * row + j * cp + c), d3 = _mm512_loadu_ps(d + 3 * row + j * cp + c);
+          t[0][j] = _mm512_sub_ps(d0, d2);
+          t[1][j] = _mm512_add_ps(d1, d2);
+          t[2][j] = _mm512_sub_ps(d2, d1);
+          t[3][j] = _mm512_sub_ps(d1, d3);
+        }
+        for (int i = 0; i < 4; ++i) {
+          float* o = out + 4 * i * g.e_stride_v + c;
+          _mm512_storeu_ps(o, _mm512_sub_ps(t[i][0], t[i][2]));
+          _mm512_storeu_ps(o + g.e_stride_v, _mm512_add_ps(t[i][1], t[i][2]));
+          _mm512_storeu_ps(o + 2 * g.e_stride_v, _mm512_sub_ps(t[i][2], t[i][1]));
+          _mm512_storeu_ps(o + 3 * g.e_stride_v, _mm512_sub_ps(t[i][1], t[i][3]));
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// 8 tiles x V channel vectors: per input channel V weight loads, 8 broadcasts, 8 V FMAs.
+template <int V>
+void gemm_tiles(const GemmArgs& a) {
+  for (int64_t t = 0; t < a.tiles; t += 8) {
+    __m512 acc[8][V];
+    for (int p = 0; p < 8; ++p) {
+      for (int j = 0; j < V; ++j) acc[p][j] = _mm512_setzero_ps();
+    }
+    const float* v = a.v + t * a.cin_pad;
+    const float* u = a.u;
+    for (int64_t ci = 0; ci < a.cin; ++ci, ++v, u += a.cout_pad) {
+      __m512 w[V];
+      for (int j = 0; j < V; ++j) w[j] = _mm512_loadu_ps(u + 16 * j);
+      for (int p = 0; p < 8; ++p) {
+        const __m512 b = _mm512_set1_ps(v[p * a.cin_pad]);
+        for (int j = 0; j < V; ++j) acc[p][j] = _mm512_fmadd_ps(b, w[j], acc[p][j]);
+      }
+    }
+    float* m = a.m + t * a.cout_pad;
+    for (int p = 0; p < 8; ++p) {
+      for (int j = 0; j < V; ++j) _mm512_storeu_ps(m + p * a.cout_pad + 16 * j, acc[p][j]);
+    }
+  }
+}
+
+}  // namespace
+
+void gemm(const GemmArgs& a, int vectors) {
+  if (vectors == 3) {
+    gemm_tiles<3>(a);
+  } else if (vectors == 2) {
+    gemm_tiles<2>(a);
+  } else {
+    gemm_tiles<1>(a);
+  }
+}
+
+void output_transform(const Tiles& g, const float* m, int64_t t0, const float* bias, float* yt,
+                      int64_t out_h, int64_t out_w) {
+  const int64_t cp = g.cout_pad;
+  for (int64_t th = 0; th < g.tiles_h; ++th) {
+    for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
+      const float* in = m + (t0 + th * g.tiles_w + tw) * cp;
+      const int64_t oh = 2 * th, ow = 2 * tw;
+      const bool full_h = oh + 1 < out_h, full_w = ow + 1 < out_w;
+      float* out = yt + (oh * out_w + ow) * cp;
+      for (int64_t c = 0; c < cp; c += 16) {
+        // A^T M A with A^T = [1 1 1 0; 0 1 -1 -1]: rows first, then columns.
+        __m512 s[2][4];
+        for (int j = 0; j < 4; ++j) {
+          const __m512 m0 = _mm512_loadu_ps(in + j * g.e_stride_m + c);
+          const __m512 m1 = _mm512_loadu_ps(in + (4 + j) * g.e_stride_m + c);
+          const __m512 m2 = _mm512_loadu_ps(in + (8 + j) * g.e_stride_m + c);
+          const __m512 m3 = _mm512_loadu_ps(in + (12 + j) * g.e_stride_m + c);
+          s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+          s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+        }
+        const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + c) : _mm512_setzero_ps();
+        for (int i = 0; i < 2; ++i) {
+          if (i == 1 && !full_h) break;
+          float* o = out + i * out_w * cp + c;
+          _mm512_storeu_ps(o, _mm512_add_ps(b, _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2])));
+          if (full_w) _mm512_storeu_ps(o + cp, _mm512_add_ps(b, _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3])));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace hn::cpu::winograd_detail
+#endif

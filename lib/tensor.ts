@@ -221,6 +221,28 @@ export class Tensor {
     return out;
   }
 
+  /**
+   * Overwrites the values with src's (torch.Tensor.copy_ without broadcasting or dtype conversion:
+   * same shape and dtype; either tensor on any device). Not recorded by autograd, like fill_.
+   */
+  copy_(src: Tensor): this {
+    const op = 'copy_';
+    if (!isTensor(src)) throw argTypeError(op, 'src', 'a tensor', describeValue(src));
+    if (src.dtype !== this.dtype) throw argTypeError(op, 'src', `a ${this.dtype} tensor like self`, `a ${src.dtype} tensor`);
+    if (shapeString(src.shape) !== shapeString(this.shape)) {
+      throw argRangeError(op, 'src', `shape ${shapeString(this.shape)} like self`, `shape ${shapeString(src.shape)}`);
+    }
+    if (src.storage === this.storage) return this;
+    if (!this.storage.device) {
+      this.data.set(src.storage.device ? src.toArray() : src.data);
+    } else if (this.numel > 0) {
+      const handle = this.liveHandle(op, 'self');
+      if (src.storage.device) cudaMemory(op).copy(handle, src.liveHandle(op, 'src'));
+      else cudaMemory(op).upload(handle, src.data);
+    }
+    return this;
+  }
+
   /** Sets every element to `value` in place (both devices). */
   fill_(value: number): this {
     if (!this.storage.device) {

@@ -58,6 +58,23 @@ describe('CUDA dispatch through a fake device', () => {
     expect(() => x.add(random([2, 3]))).toThrow(/expected other to be a tensor on cuda:0 like input, got a tensor on cpu/);
   });
 
+  it('state dicts cross devices: a CUDA model loads CPU weights and a CPU model loads CUDA weights (copy_)', () => {
+    hn.manualSeed(3);
+    const cpuModel = new hn.nn.Sequential(new hn.nn.Linear(4, 3), new hn.nn.BatchNorm2d(3));
+    const cudaModel = new hn.nn.Sequential(new hn.nn.Linear(4, 3), new hn.nn.BatchNorm2d(3)).to('cuda');
+    cudaModel.loadStateDict(cpuModel.stateDict());
+    const values = (m: hn.nn.Module) => Object.entries(m.stateDict()).map(([k, t]) => [k, t.device, Array.from(t.toArray())]);
+    expect(values(cudaModel).map(([k, , v]) => [k, v])).toEqual(values(cpuModel).map(([k, , v]) => [k, v]));
+    expect(values(cudaModel).every(([, d]) => d === 'cuda:0')).toBe(true);
+    const w = cudaModel.stateDict()['0.weight'];
+    w.copy_(hn.tensor(Array.from({ length: 12 }, (_, i) => i), { shape: [3, 4] }).to('cuda'));
+    const back = new hn.nn.Sequential(new hn.nn.Linear(4, 3), new hn.nn.BatchNorm2d(3));
+    back.loadStateDict(cudaModel.stateDict());
+    expect(Array.from(back.stateDict()['0.weight'].data)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(() => w.copy_(hn.zeros([4, 3]))).toThrow(/copy_: expected src to be shape \[3, 4\] like self, got shape \[4, 3\]/);
+    expect(() => w.copy_(hn.zeros([3, 4], { dtype: 'int32' }))).toThrow(/copy_: expected src to be a float32 tensor like self, got a int32 tensor/);
+  });
+
   it('anomaly mode scans CUDA tensors too (copied back) and names the op', () => {
     hn.detectAnomaly(true);
     try {

@@ -404,19 +404,21 @@ export class Module {
     for (const [key, target] of own) {
       if (!Object.prototype.hasOwnProperty.call(given, key)) continue;
       const src = given[key];
-      if (!src || typeof src !== 'object' || !Array.isArray(src.shape) || !ArrayBuffer.isView(src.data)) {
+      // A CUDA tensor's values are read back to the host (state dicts cross devices, as in PyTorch).
+      const data = isTensor(src) && !src.isDisposed && src.device !== 'cpu' ? src.toArray() : src?.data;
+      if (!src || typeof src !== 'object' || !Array.isArray(src.shape) || !ArrayBuffer.isView(data)) {
         problems.push(`${key}: expected a tensor, got ${describeValue(src)}`);
         continue;
       }
-      const srcDtype: DType = isTensor(src) ? src.dtype : (src.dtype ?? (src.data instanceof Int32Array ? 'int32' : 'float32'));
+      const srcDtype: DType = isTensor(src) ? src.dtype : (src.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32'));
       if (shapeString(src.shape) !== shapeString(target.shape)) {
         problems.push(`size mismatch for ${key}: copying a tensor of shape ${shapeString(src.shape)} from the state dict, the shape in the current model is ${shapeString(target.shape)}`);
-      } else if (srcDtype !== target.dtype || !(target.dtype === 'int32' ? src.data instanceof Int32Array : src.data instanceof Float32Array)) {
-        problems.push(`dtype mismatch for ${key}: copying a ${srcDtype} tensor (${src.data.constructor.name}) from the state dict, the dtype in the current model is ${target.dtype}`);
-      } else if (src.data.length !== target.numel) {
-        problems.push(`${key}: the data holds ${src.data.length} values, its shape ${shapeString(src.shape)} needs ${target.numel}`);
+      } else if (srcDtype !== target.dtype || !(target.dtype === 'int32' ? data instanceof Int32Array : data instanceof Float32Array)) {
+        problems.push(`dtype mismatch for ${key}: copying a ${srcDtype} tensor (${data.constructor.name}) from the state dict, the dtype in the current model is ${target.dtype}`);
+      } else if (data.length !== target.numel) {
+        problems.push(`${key}: the data holds ${data.length} values, its shape ${shapeString(src.shape)} needs ${target.numel}`);
       } else {
-        copies.push([target, src.data]);
+        copies.push([target, data]);
       }
     }
     if (strict) {
@@ -426,7 +428,7 @@ export class Module {
     if (problems.length) {
       throw new Error(`${op}: error(s) in loading the state dict for ${this.constructor.name} (nothing was copied):\n\t${problems.join('\n\t')}`);
     }
-    for (const [target, data] of copies) target.data.set(data);
+    for (const [target, data] of copies) target.copy_(new Tensor(data, target.shape));
     return { missingKeys, unexpectedKeys };
   }
 

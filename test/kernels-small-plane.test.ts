@@ -6,9 +6,9 @@
 //   one);
 // - the channel-vectorised AVX-512 weight gradient against the AVX-512 position tiles, the AVX2
 //   path (im2col + SGEMM) and the portable one;
-// - the Winograd F(2x2, 3x3) forward and input gradient against the direct AVX-512 kernels, the
-//   AVX2 path and the portable one (odd output sizes cut the last 2x2 tiles; channel counts
-//   around the 16-lane vectors and 3-vector blocks; the 8-tile products padded).
+// - the Winograd F(2x2, 3x3) forward, input and weight gradients against the direct AVX-512
+//   kernels, the AVX2 path and the portable one (odd output sizes cut the last 2x2 tiles;
+//   channel counts around the 16-lane vectors and 3-vector blocks; the 8-tile products padded).
 import { afterEach, describe, expect, it } from 'vitest';
 import * as hn from '../lib/index';
 import { addon } from '../lib/native';
@@ -178,6 +178,8 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
     const shapes: number[][] = [
       [4, 16, 16, 8, 8, 1], [5, 17, 33, 7, 9, 1], [4, 40, 16, 11, 5, 0], [6, 16, 50, 3, 3, 2],
       [4, 24, 20, 16, 15, 1], [7, 35, 18, 1, 2, 1], [4, 16, 130, 4, 6, 2],
+      // 32+ channels both ways: the weight gradient too (partial sums per thread, 16x16 planes).
+      [4, 33, 35, 9, 7, 1], [5, 48, 32, 16, 16, 0], [4, 32, 40, 5, 5, 2], [9, 32, 32, 3, 4, 1],
     ];
     for (let trial = 0; trial < 3; trial++) {
       shapes.push([randInt(4, 7), randInt(16, 40), randInt(16, 40), randInt(3, 16), randInt(3, 16), randInt(0, 2)]);

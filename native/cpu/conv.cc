@@ -326,8 +326,9 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
   const int64_t w_floats = p.out_channels * d.col_rows;
   // A mostly-zero dy (behind a max pool or a relu): only its nonzero entries are visited.
   if (conv2d_sparse_backward_weight(p, x, dy, dw, db)) return;
-  // Stride 1 on AVX-512: the channel-vectorised kernel (conv_wgrad512.h), else both operands
-  // read in place, no im2col.
+  // Stride 1 on AVX-512: Winograd (3x3 on small planes), the channel-vectorised kernel
+  // (conv_wgrad512.h), else both operands read in place, no im2col.
+  if (dw && conv2d_winograd_backward_weight(p, x, dy, dw)) dw = nullptr;
   if (dw && conv2d_wgrad512(p, x, dy, dw)) dw = nullptr;
   if (dw && conv2d_direct512_applies(p)) {
     conv2d_direct512_backward_weight(p, x, dy, dw);

@@ -36,7 +36,16 @@ bool conv2d_winograd_forward(const Conv2dParams& p, const float* x, const float*
 bool conv2d_winograd_backward_data(const Conv2dParams& p, const float* dy, const float* w,
                                    float* dx);
 
-// Turns the path off (both functions then return false) or back on, for tests and benchmarks
+// dw = dL/dw (overwritten) for p when it applies (the forward's conditions, and 32+ input and
+// output channels), as
+//   dw[co][ci] = G^T (sum over tiles t of (A dy_t A^T) * (B^T d_t B)) G
+// (the forward's chain rule: dy_t is the 2x2 block of dy at tile t, d_t its 4x4 input patch):
+// 16 products of Cout x tiles by tiles x Cin. Deterministic for a given thread count (each
+// thread sums a fixed range of images; the partial sums are added in a fixed order).
+bool conv2d_winograd_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
+                                     float* dw);
+
+// Turns the path off (every function then returns false) or back on, for tests and benchmarks
 // that compare it with the direct kernels. On by default.
 void set_conv_winograd_enabled(bool enabled);
 
@@ -69,5 +78,21 @@ void gemm(const GemmArgs& a, int vectors);
 // One image: M[e][t0 + t] -> yt [out_h][out_w][cout_pad] (plus bias, [cout_pad], when given).
 void output_transform(const Tiles& g, const float* m, int64_t t0, const float* bias, float* yt,
                       int64_t out_h, int64_t out_w);
+
+// One image: dyt [out_h][out_w][cout_pad] (dy transposed) -> DY[e][t0 + t][cout_pad] =
+// (A dy_t A^T)[e] with A = [1 0; 1 1; 1 -1; 0 -1], positions past the output counted as 0.
+void dy_transform(const Tiles& g, const float* dyt, int64_t out_h, int64_t out_w, float* d,
+                  int64_t t0);
+
+// Z[e] for 8 input channels x `vectors` (1..3) x 16 output channels:
+// z[ci][co] (+)= sum over t < tiles of v[t][ci] * d[t][co] (= when `first`, z not read).
+struct AccumulateArgs {
+  const float* v;  // V[e] + ci0, rows of cin_pad
+  const float* d;  // DY[e] + co0, rows of cout_pad
+  float* z;        // Z[e] + ci0 * cout_pad + co0, rows of cout_pad
+  int64_t cin_pad, cout_pad, tiles;
+  bool first;
+};
+void accumulate(const AccumulateArgs& a, int vectors);
 
 }  // namespace hn::cpu::winograd_detail

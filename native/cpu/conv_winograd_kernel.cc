@@ -112,5 +112,75 @@ void output_transform(const Tiles& g, const float* m, int64_t t0, const float* b
   }
 }
 
+void dy_transform(const Tiles& g, const float* dyt, int64_t out_h, int64_t out_w, float* d,
+                  int64_t t0) {
+  const int64_t cp = g.cout_pad;
+  const __m512 zero = _mm512_setzero_ps();
+  for (int64_t th = 0; th < g.tiles_h; ++th) {
+    for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
+      const int64_t oh = 2 * th, ow = 2 * tw;
+      const bool full_h = oh + 1 < out_h, full_w = ow + 1 < out_w;
+      const float* in = dyt + (oh * out_w + ow) * cp;
+      float* out = d + (t0 + th * g.tiles_w + tw) * cp;
+      for (int64_t c = 0; c < cp; c += 16) {
+        // dy tile [a b; c d] -> A dy A^T: rows (p, q) -> (p, p + q, p - q, -q), then columns.
+        const __m512 a = _mm512_loadu_ps(in + c);
+        const __m512 b = full_w ? _mm512_loadu_ps(in + cp + c) : zero;
+        const __m512 cc = full_h ? _mm512_loadu_ps(in + out_w * cp + c) : zero;
+        const __m512 dd = full_h && full_w ? _mm512_loadu_ps(in + (out_w + 1) * cp + c) : zero;
+        const __m512 rows[4][2] = {{a, b},
+                                   {_mm512_add_ps(a, cc), _mm512_add_ps(b, dd)},
+                                   {_mm512_sub_ps(a, cc), _mm512_sub_ps(b, dd)},
+                                   {_mm512_sub_ps(zero, cc), _mm512_sub_ps(zero, dd)}};
+        for (int i = 0; i < 4; ++i) {
+          const __m512 p = rows[i][0], q = rows[i][1];
+          float* o = out + 4 * i * g.e_stride_m + c;
+          _mm512_storeu_ps(o, p);
+          _mm512_storeu_ps(o + g.e_stride_m, _mm512_add_ps(p, q));
+          _mm512_storeu_ps(o + 2 * g.e_stride_m, _mm512_sub_ps(p, q));
+          _mm512_storeu_ps(o + 3 * g.e_stride_m, _mm512_sub_ps(zero, q));
+        }
+      }
+    }
+  }
+}
+
+namespace {
+
+// 8 input channels x V output vectors in registers over the tiles: per tile V loads of DY and 8
+// broadcasts of V.
+template <int V>
+void accumulate_tiles(const AccumulateArgs& a) {
+  __m512 acc[8][V];
+  for (int p = 0; p < 8; ++p) {
+    for (int j = 0; j < V; ++j) acc[p][j] = a.first ? _mm512_setzero_ps() : _mm512_loadu_ps(a.z + p * a.cout_pad + 16 * j);
+  }
+  const float* v = a.v;
+  const float* d = a.d;
+  for (int64_t t = 0; t < a.tiles; ++t, v += a.cin_pad, d += a.cout_pad) {
+    __m512 dv[V];
+    for (int j = 0; j < V; ++j) dv[j] = _mm512_loadu_ps(d + 16 * j);
+    for (int p = 0; p < 8; ++p) {
+      const __m512 b = _mm512_set1_ps(v[p]);
+      for (int j = 0; j < V; ++j) acc[p][j] = _mm512_fmadd_ps(b, dv[j], acc[p][j]);
+    }
+  }
+  for (int p = 0; p < 8; ++p) {
+    for (int j = 0; j < V; ++j) _mm512_storeu_ps(a.z + p * a.cout_pad + 16 * j, acc[p][j]);
+  }
+}
+
+}  // namespace
+
+void accumulate(const AccumulateArgs& a, int vectors) {
+  if (vectors == 3) {
+    accumulate_tiles<3>(a);
+  } else if (vectors == 2) {
+    accumulate_tiles<2>(a);
+  } else {
+    accumulate_tiles<1>(a);
+  }
+}
+
 }  // namespace hn::cpu::winograd_detail
 #endif

@@ -118,9 +118,11 @@ describe(`fused conv2d -> maxPool2d (-> relu) backward (seed ${seed})`, () => {
     const data = [x, new Float32Array([1, 2, -1, 1]), new Float32Array([0, 0.5, 0, NaN]), randomArray(c.N * 4 * c.H * c.W)];
     for (const chain of ['pool then relu', 'relu then pool', 'reluMaxPool2d', 'pool only'] as Chain[]) {
       const plain = grads(c, chain, data, false);
-      const fused = grads(c, chain, data, true);
-      expect(fused.calls).toBe(1);
-      ['dx', 'dw', 'db'].forEach((name, i) => expectClose(fused.g[i], plain.g[i], `${chain} ${name}`));
+      for (const isa of [2, 1, 0]) {
+        const fused = grads(c, chain, data, true, isa);
+        expect(fused.calls).toBe(1);
+        ['dx', 'dw', 'db'].forEach((name, i) => expectClose(fused.g[i], plain.g[i], `${chain} isa ${isa} ${name}`));
+      }
     }
   });
 

@@ -121,6 +121,8 @@ describe(`sparse-gradient conv2d backward (seed ${seed})`, () => {
       { N: 2, Cin: 4, Cout: 6, H: 11, W: 10, k: 3, stride: 3, pad: 0 },
       { N: 3, Cin: 5, Cout: 9, H: 6, W: 7, k: 1, stride: 1, pad: 0 },
       { N: 1, Cin: 2, Cout: 4, H: 3, W: 4, k: 5, stride: 1, pad: 2 },
+      // A tall narrow plane: more positions than one block of the narrow input-row sums.
+      { N: 1, Cin: 2, Cout: 3, H: 140, W: 12, k: 3, stride: 1, pad: 1 },
     ];
     for (let t = 0; t < 4; t++) {
       const k = randInt(1, 5);

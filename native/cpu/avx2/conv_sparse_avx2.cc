@@ -187,10 +187,63 @@ bool all_finite_avx2(const float* v, int64_t n) {
   return _mm256_testz_si256(bad, bad) != 0;
 }
 
+// Even and odd floats of 16 (two vectors) in order: the 2x2 windows' left and right columns.
+void split_pairs(__m256 lo, __m256 hi, __m256* even, __m256* odd) {
+  const __m256 e = _mm256_shuffle_ps(lo, hi, 0x88), o = _mm256_shuffle_ps(lo, hi, 0xdd);
+  *even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xd8));
+  *odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(o), 0xd8));
+}
+
+// 8 pooled columns at a time (see route_2x2_512 in conv_sparse512.cc for the rule).
+int64_t route_2x2_avx2(const float* y, int64_t width, const float* g, int64_t rows, int64_t cols,
+                       bool relu, int32_t* idx, float* val) {
+  const __m256i lane2 = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256i offsets[3] = {_mm256_set1_epi32(1), _mm256_set1_epi32(static_cast<int>(width)),
+                              _mm256_set1_epi32(static_cast<int>(width + 1))};
+  int64_t k = 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    const float* r0 = y + 2 * i * width;
+    const float* r1 = r0 + width;
+    for (int64_t j = 0; j < cols; j += 8) {
+      const int64_t n = cols - j < 8 ? cols - j : 8;
+      const __m256i in_lo = lane_mask(2 * n), in_hi = lane_mask(2 * n - 8);
+      __m256 best, b, c, d;
+      split_pairs(_mm256_maskload_ps(r0 + 2 * j, in_lo), _mm256_maskload_ps(r0 + 2 * j + 8, in_hi), &best, &b);
+      split_pairs(_mm256_maskload_ps(r1 + 2 * j, in_lo), _mm256_maskload_ps(r1 + 2 * j + 8, in_hi), &c, &d);
+      __m256i off = _mm256_setzero_si256();
+      const __m256 cand[3] = {b, c, d};
+      for (int q = 0; q < 3; ++q) {
+        const __m256 take = _mm256_or_ps(_mm256_cmp_ps(cand[q], best, _CMP_GT_OQ), _mm256_cmp_ps(cand[q], cand[q], _CMP_UNORD_Q));
+        best = _mm256_blendv_ps(best, cand[q], take);
+        off = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(off), _mm256_castsi256_ps(offsets[q]), take));
+      }
+      const __m256 gv = _mm256_maskload_ps(g + i * cols + j, lane_mask(n));
+      __m256 keep = _mm256_and_ps(_mm256_castsi256_ps(lane_mask(n)), _mm256_cmp_ps(gv, zero, _CMP_NEQ_UQ));
+      if (relu) keep = _mm256_and_ps(keep, _mm256_cmp_ps(best, zero, _CMP_GT_OQ));
+      unsigned m = static_cast<unsigned>(_mm256_movemask_ps(keep));
+      if (m == 0) continue;
+      alignas(32) int32_t pos[8];
+      alignas(32) float gs[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(pos),
+                         _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(static_cast<int>(2 * i * width + 2 * j)), lane2), off));
+      _mm256_store_ps(gs, gv);
+      while (m != 0) {
+        const int l = __builtin_ctz(m);
+        idx[k] = pos[l];
+        val[k] = gs[l];
+        ++k;
+        m &= m - 1;
+      }
+    }
+  }
+  return k;
+}
+
 }  // namespace
 
 const Kernels* avx2_kernels() {
-  static const Kernels k{compact_avx2, gather_axpy_avx2, gather_runs_avx2, col2im_rows_avx2, all_finite_avx2, nullptr};
+  static const Kernels k{compact_avx2, gather_axpy_avx2, gather_runs_avx2, col2im_rows_avx2, all_finite_avx2, route_2x2_avx2};
   return &k;
 }
 

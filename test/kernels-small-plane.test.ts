@@ -8,7 +8,9 @@
 //   path (im2col + SGEMM) and the portable one;
 // - the Winograd F(2x2, 3x3) forward, input and weight gradients against the direct AVX-512
 //   kernels, the AVX2 path and the portable one (odd output sizes cut the last 2x2 tiles;
-//   channel counts around the 16-lane vectors and 3-vector blocks; the 8-tile products padded).
+//   channel counts around the 16-lane vectors and 3-vector blocks; the 8-tile products padded);
+// - the direct AVX-512 tiles of 4 channels x 96 positions (at most 4 output channels: K2's input
+//   gradient) against im2col + SGEMM and the portable path.
 import { afterEach, describe, expect, it } from 'vitest';
 import * as hn from '../lib/index';
 import { addon } from '../lib/native';
@@ -206,6 +208,38 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
       for (let m = 1; m < paths.length; m++) {
         ['y', 'y without bias', 'dx', 'dw', 'db', 'convTranspose2d dx'].forEach((what, i) => {
           // Winograd's transforms add and halve: a few float32 roundings of the largest partial sums.
+          expect(relDiff(results[m][i], results[0][i]), `${label} ${paths[m][0]} ${what}`).toBeLessThan(2e-5);
+        });
+      }
+    }
+  });
+
+  it('direct AVX-512 4-channel tiles (outputs or input gradients of at most 4 channels) agree with the other paths', () => {
+    const paths: [string, () => void][] = [
+      ['portable', () => hn.setForcePortable(true)],
+      ['avx2 (im2col + SGEMM)', () => setConvDirect512(false)],
+      ['avx512 direct', () => undefined],
+    ];
+    // [N, Cin, Cout, H, W, k, pad]: widths that are multiples of 16 (compact tiles, whose last
+    // 1-5 vectors go in narrower tiles) and widths that are not (flattened rows).
+    const shapes: number[][] = [
+      [2, 5, 3, 16, 16, 3, 1], [1, 7, 1, 32, 32, 3, 1], [2, 3, 4, 9, 13, 3, 1], [3, 64, 2, 8, 16, 3, 1],
+      [2, 2, 3, 11, 16, 5, 2], [1, 40, 3, 5, 48, 3, 1], [2, 3, 9, 20, 32, 3, 1], [3, 1, 6, 17, 19, 5, 0],
+    ];
+    for (const [N, Cin, Cout, H, W, k, pad] of shapes) {
+      const x = randomArray(N * Cin * H * W), w = randomArray(Cout * Cin * k * k), b = randomArray(Cout);
+      const results = paths.map(([, set]) => {
+        resetSwitches();
+        set();
+        const xt = hn.tensor(x, { shape: [N, Cin, H, W], requiresGrad: true });
+        const wt = hn.tensor(w, { shape: [Cout, Cin, k, k] });
+        const y = hn.F.conv2d(xt, wt, hn.tensor(b), { padding: pad });
+        y.backward(hn.tensor(Float32Array.from({ length: y.numel }, (_, i) => Math.sin(0.19 * i)), { shape: [...y.shape] }));
+        return [y.data, xt.grad!.data] as Float32Array[];
+      });
+      const label = `N${N} Cin${Cin} Cout${Cout} ${H}x${W} k${k} pad ${pad}`;
+      for (let m = 1; m < paths.length; m++) {
+        ['y', 'dx'].forEach((what, i) => {
           expect(relDiff(results[m][i], results[0][i]), `${label} ${paths[m][0]} ${what}`).toBeLessThan(2e-5);
         });
       }

@@ -46,11 +46,12 @@ struct Layout {
 
 Layout layout_of(const Conv2dParams& p) {
   Layout l;
-  // 8 x 48 unless 12-channel blocks waste fewer padded channels.
+  // 8 x 48 unless 12-channel blocks waste fewer padded channels; 4 x 96 for at most 4 channels
+  // (K2's input gradient has 3: an 8-channel block would spend 5/8 of its FMAs on padding).
   const int64_t waste8 = (p.out_channels + 7) / 8 * 8 - p.out_channels;
   const int64_t waste12 = (p.out_channels + 11) / 12 * 12 - p.out_channels;
-  l.co = waste12 < waste8 ? 12 : 8;
-  l.tile = l.co == 8 ? 48 : 32;
+  l.co = p.out_channels <= 4 ? 4 : waste12 < waste8 ? 12 : 8;
+  l.tile = l.co == 4 ? 96 : l.co == 8 ? 48 : 32;
   l.blocks = (p.out_channels + l.co - 1) / l.co;
   l.row = p.out_w + p.kernel_w - 1;
   l.rows = p.out_h + p.kernel_h - 1;
@@ -130,7 +131,9 @@ void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const fl
   a.out_w = p.out_w;
   a.valid = static_cast<int>(std::min<int64_t>(l.co, p.out_channels - b * l.co));
   a.relu = epilogue != ConvEpilogue::kNone;
-  if (l.co == 8) {
+  if (l.co == 4) {
+    direct512_detail::block_co4(a);
+  } else if (l.co == 8) {
     direct512_detail::block_co8(a);
   } else {
     direct512_detail::block_co12(a);

@@ -79,6 +79,7 @@ struct BlockArgs {
 };
 
 // Tiles of co = 8 channels x 48 positions, or co = 12 x 32 (conv_direct512_kernel.cc).
+void block_co4(const BlockArgs& a);  // 4 x 96, for at most 4 output channels
 void block_co8(const BlockArgs& a);
 void block_co12(const BlockArgs& a);
 

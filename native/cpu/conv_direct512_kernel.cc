@@ -91,20 +91,18 @@ void block(const BlockArgs& a) {
     for (int64_t q0 = 0; q0 < a.out_stride; q0 += 16 * NV) tile<CO, NV, false>(a, q0);
     return;
   }
-  // Compact: out_h*out_w positions, a multiple of 16; the last 16 or 32 in a narrower tile.
+  // Compact: out_h*out_w positions, a multiple of 16; the last ones in narrower tiles of 32
+  // and 16.
   const int64_t total = a.out_h * a.out_w;
   int64_t q0 = 0;
   for (; q0 + 16 * NV <= total; q0 += 16 * NV) tile<CO, NV, true>(a, q0);
-  const int64_t rest = (total - q0) / 16;
-  if (rest >= 2) {
-    tile<CO, 2, true>(a, q0);
-    q0 += 32;
-  }
+  for (; q0 + 32 <= total; q0 += 32) tile<CO, 2, true>(a, q0);
   if (q0 < total) tile<CO, 1, true>(a, q0);
 }
 
 }  // namespace
 
+void block_co4(const BlockArgs& a) { block<4, 6>(a); }
 void block_co8(const BlockArgs& a) { block<8, 3>(a); }
 void block_co12(const BlockArgs& a) { block<12, 2>(a); }
 

@@ -159,6 +159,19 @@ describe(`fused conv2d -> maxPool2d (-> relu) backward (seed ${seed})`, () => {
     }
   });
 
+  it('falls back to the nodes when x is not finite (0 * inf must still reach the weight gradient)', () => {
+    const c: Case = { N: 3, Cin: 2, Cout: 4, H: 10, W: 9, k: 3, pad: 1, stride: 1, pool: 2, poolStride: 2 };
+    const x = randomArray(c.N * c.Cin * c.H * c.W);
+    x[x.length - 5] = Infinity; // in the last image: found after the others were computed
+    const data = [x, randomArray(c.Cout * c.Cin * 9), randomArray(c.Cout), randomArray(c.N * c.Cout * c.H * c.W)];
+    const plain = grads(c, 'pool then relu', data, false);
+    const fused = grads(c, 'pool then relu', data, true);
+    expect(fused.calls).toBe(0);
+    const pattern = (a: Float32Array): string => Array.from(a, (v) => (Number.isNaN(v) ? 'n' : '.')).join('');
+    expect(pattern(plain.g[1])).toContain('n');
+    fused.g.forEach((g, i) => expect(pattern(g)).toBe(pattern(plain.g[i])));
+  });
+
   it('a W2-like trunk trains to the same parameters with and without it', () => {
     const run = (fused: boolean): Float32Array[] => {
       setConvSparse(fused, false, 2);

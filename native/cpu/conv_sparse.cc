@@ -406,8 +406,10 @@ void data_image(const Job& j, Scratch& s, int64_t n) {
 // Runs the job over the batch: build(n, lists) lists image n's entries, then each requested
 // gradient is computed from them. Images are split statically over the threads, and the
 // threads' partial dw and db are added in a fixed order (deterministic for a thread count).
+// For dw, each image of x is checked finite on the way (in parallel, while it is in cache);
+// returns false when one is not: the outputs are then unspecified and the caller falls back.
 template <typename Build>
-void run(Job& j, const Build& build) {
+bool run(Job& j, const Build& build) {
   const Conv2dParams& p = j.p;
   const Geometry& g = j.g;
   thread_local std::vector<float> tls_packed, tls_zero;
@@ -450,18 +452,25 @@ void run(Job& j, const Build& build) {
       if (g.padded) ensure(s.dimage, p.in_channels * g.ph * g.pw);
     }
   }
+  const int64_t in_image = p.in_channels * p.in_h * p.in_w;
+  std::atomic<bool> finite{true};
   parallel_for(chunks, 1, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
       Scratch& s = scratch[c];
       const int64_t end = std::min(p.batch, (c + 1) * per_chunk);
       for (int64_t n = c * per_chunk; n < end; ++n) {
+        if (j.dw && !j.k.all_finite(j.x + n * in_image, in_image)) {
+          finite.store(false);
+          return;
+        }
         build(n, s.lists);
         if (weights) weight_image(j, s, n);
         if (j.dx) data_image(j, s, n);
       }
     }
   });
-  if (!weights) return;
+  if (!finite.load()) return false;
+  if (!weights) return true;
   for (int64_t co = 0; co < p.out_channels; ++co) {
     if (j.dw) {
       float* out = j.dw + co * g.row;
@@ -478,6 +487,7 @@ void run(Job& j, const Build& build) {
       j.db[co] = static_cast<float>(sum);
     }
   }
+  return true;
 }
 
 // Lists the nonzero entries of a dense dy.
@@ -555,12 +565,10 @@ bool conv2d_pooled_backward(const Conv2dParams& p, const PoolRouting& r, const f
   if ((r.out_h - 1) * r.stride_h + r.kernel_h > p.out_h || (r.out_w - 1) * r.stride_w + r.kernel_w > p.out_w) return false;
   const Kernels& k = kernels();
   const Geometry g = geometry_of(p);
-  if (dw && !k.all_finite(x, p.batch * p.in_channels * p.in_h * p.in_w)) return false;
   if (dx && !k.all_finite(w, p.out_channels * g.row)) return false;
   if (!dx && !dw && !db) return true;
   Job j{p, g, k, x, dx, dw, db, w, nullptr, nullptr, nullptr};
-  run(j, PooledEntries{p, r, k, y, grad});
-  return true;
+  return run(j, PooledEntries{p, r, k, y, grad});
 }
 
 bool conv2d_sparse_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
@@ -568,11 +576,9 @@ bool conv2d_sparse_backward_weight(const Conv2dParams& p, const float* x, const 
   if (dw == nullptr || !applies(p)) return false;
   const Kernels& k = kernels();
   if (!worth_it(p, k, dy, false)) return false;
-  if (!k.all_finite(x, p.batch * p.in_channels * p.in_h * p.in_w)) return false;
   const Geometry g = geometry_of(p);
   Job j{p, g, k, x, nullptr, dw, db, nullptr, nullptr, nullptr, nullptr};
-  run(j, DenseEntries{p, k, dy});
-  return true;
+  return run(j, DenseEntries{p, k, dy});
 }
 
 bool conv2d_sparse_backward_data(const Conv2dParams& p, const float* dy, const float* w,
@@ -583,8 +589,7 @@ bool conv2d_sparse_backward_data(const Conv2dParams& p, const float* dy, const f
   if (!k.all_finite(w, p.out_channels * g.row)) return false;
   if (!worth_it(p, k, dy, true)) return false;
   Job j{p, g, k, nullptr, dx, nullptr, nullptr, w, nullptr, nullptr, nullptr};
-  run(j, DenseEntries{p, k, dy});
-  return true;
+  return run(j, DenseEntries{p, k, dy});
 }
 
 }  // namespace hn::cpu

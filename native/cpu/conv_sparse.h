@@ -16,8 +16,10 @@
 //
 // Semantics are those of the dense kernels up to the order of float additions: the sparse path
 // is taken only when x (for dw) or w (for dx) is finite, because 0 * inf = NaN would reach the
-// dense result through a skipped zero. Each function returns false, doing nothing, when it does
-// not apply (groups, dilation, sizes) or when a sample of dy is too dense to gain.
+// dense result through a skipped zero. Each function returns false when it does not apply
+// (groups, dilation, sizes) or when a sample of dy is too dense to gain (then having written
+// nothing), or when x (for dw) or w (for dx) is not finite (then its outputs are unspecified:
+// x is checked image by image while it is read; the caller computes them the dense way).
 #pragma once
 #include <cstdint>
 
@@ -51,8 +53,8 @@ struct PoolRouting {
 // gradient of y. Each pooled entry goes to its window's argmax in y, recomputed with
 // max_pool2d_forward's rule (the first maximum wins, a NaN wins), and is dropped where the
 // pooled value is not > 0 when r.relu. dx, dw, db are overwritten; each may be nullptr.
-// Returns false, doing nothing, when it does not apply (as conv2d_sparse_*, or windows outside
-// y) or when x (for dw) or w (for dx) is not finite.
+// Returns false when it does not apply (as conv2d_sparse_*, or windows outside y: nothing
+// written) or when x (for dw) or w (for dx) is not finite (outputs then unspecified).
 bool conv2d_pooled_backward(const Conv2dParams& p, const PoolRouting& r, const float* x,
                             const float* w, const float* y, const float* grad, float* dx,
                             float* dw, float* db);

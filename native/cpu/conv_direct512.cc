@@ -323,10 +323,13 @@ void forward_flat(const Conv2dParams& p, const float* x, const float* w, const f
     });
     return;
   }
+  // Blocks from a shared counter: a worker that starts late (asleep, or descheduled on a busy
+  // machine) takes only what is left instead of holding up the caller with a fixed half.
   for (int64_t n = 0; n < p.batch; ++n) {
     pad_image(p, l, x + n * in_image, images, n > 0);
-    parallel_for(l.blocks, 1, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) {
+    std::atomic<int64_t> next{0};
+    parallel_for(std::min(threads, l.blocks), 1, [&](int64_t, int64_t) {
+      for (int64_t b = next.fetch_add(1); b < l.blocks; b = next.fetch_add(1)) {
         if (n == 0) pack_block(p, l, w, bias, b, wp, bp);
         run_block(p, l, images, wp, bp, n, b, epilogue, tmp + b * tmp_floats, y);
       }

@@ -96,7 +96,7 @@ std::atomic<bool> g_force{false};
 std::atomic<int> g_max_isa{kSparseIsaAvx512};
 
 // When the sparse path wins (CPU time against the dense kernels on AVX-512 at densities 5-60%,
-// bench/RESULTS.md log 15): on small output planes (the dense kernels lose efficiency there,
+// bench/RESULTS.md log 16): on small output planes (the dense kernels lose efficiency there,
 // K3 and the MultiMNIST 10->20 layer gain 1.2-2.5x), with im2col rows long enough that the
 // row sums outweigh building the rows (not the 1->10 5x5 layer: 25 floats), and for the input
 // gradient only where each input row fits one vector (the per-row sums of wider rows cost more

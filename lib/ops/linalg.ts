@@ -142,7 +142,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
   }
   const M = numelOf(x.shape.slice(0, -1));
   const device = commonDevice(op, [['input', x], ['weight', weight], ['bias', bias]]);
-  const out = Tensor.empty([...x.shape.slice(0, -1), outF], 'float32', device);
+  // Outputs the product (or the bias rows) overwrite need no zero fill; an empty reduction
+  // (K = 0) writes nothing, so it keeps the zeros.
+  const fresh = (shape: readonly number[], K: number): Tensor => (K > 0 ? Tensor.uninitialized(shape, device) : Tensor.empty(shape, 'float32', device));
+  const out = fresh([...x.shape.slice(0, -1), outF], bias && device === 'cpu' ? 1 : inF);
   if (device === 'cpu') {
     const od = out.data as Float32Array;
     if (bias) {
@@ -161,11 +164,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
     let gx: Tensor | null = null;
     let gw: Tensor | null = null;
     if (x.requiresGrad) {
-      gx = Tensor.empty(x.shape, 'float32', device);
+      gx = fresh(x.shape, outF);
       gemmOn(device, false, false, M, inF, outF, gd, weight.buffer(), gx.buffer());
     }
     if (weight.requiresGrad) {
-      gw = Tensor.empty(weight.shape, 'float32', device);
+      gw = fresh(weight.shape, M);
       gemmOn(device, true, false, outF, inF, M, gd, x.buffer(), gw.buffer());
     }
     const gb = bias && bias.requiresGrad ? sumToShape(g.reshape([M, outF]), [outF]) : null;

@@ -125,11 +125,14 @@ describe(`W1 inference fast paths against the plain ones (seed ${seed})`, () => 
     // [N, Cin, Cout, H, W, k, pad]: odd output planes (the pool drops the last row/column),
     // rows narrower than a vector, channel counts around the 8/12 blocks, a 1x1 kernel (no
     // direct kernel), a small plane with >= 32 channels (the channel-vectorised kernel, no
-    // fused store), a stride-2 layer (im2col).
+    // fused store), a stride-2 layer (im2col), Winograd layers.
     const shapes: number[][] = [
       [2, 3, 64, 32, 32, 3, 1], [1, 64, 128, 16, 16, 3, 1], [2, 3, 5, 7, 9, 3, 1], [1, 4, 13, 11, 5, 3, 0],
       [3, 2, 17, 2, 3, 2, 0], [1, 5, 9, 6, 40, 5, 2], [2, 6, 7, 5, 5, 1, 0], [1, 9, 40, 8, 8, 3, 1],
       [6, 4, 10, 9, 11, 3, 1], [8, 3, 16, 8, 16, 3, 1],
+      // 3x3 on small planes with 16+ channels and several images per thread: Winograd, the
+      // epilogue as a second pass.
+      [5, 16, 20, 9, 11, 3, 1], [4, 17, 33, 16, 16, 3, 1],
     ];
     for (let trial = 0; trial < 4; trial++) {
       const k = randInt(1, 5);

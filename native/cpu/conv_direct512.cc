@@ -141,7 +141,7 @@ void run_block(const Conv2dParams& p, const Layout& l, const float* xp, const fl
   if (pool) {
     const int64_t pooled = (p.out_h / 2) * (p.out_w / 2);
     // relu is already applied (max commutes with it).
-    direct512_detail::max_pool2x2_planes(tmp, y + (n * p.out_channels + b * l.co) * pooled, a.valid, p.out_h, p.out_w);
+    direct512_detail::max_pool2x2_planes(tmp, y + (n * p.out_channels + b * l.co) * pooled, a.valid, p.out_h, p.out_w, false);
   }
 }
 

@@ -120,10 +120,10 @@ void weight_tile(const WeightTileArgs& a);
 // channels of the weights [cout][cin*kh*kw] in the tiles' layout [cin*kh*kw][8].
 void pack_co8(const float* w, int64_t r_count, int valid, float* dst);
 
-// y[c][oh][ow] = max of the 2x2 window at (2oh, 2ow) of x[c] ([planes][h][w] -> [planes][h/2][w/2],
-// floor), a NaN in the window winning. Only for relu outputs (+0, positive or NaN: the fused
-// epilogue pools values the tiles already passed through relu), which it compares as unsigned
-// integers; the order of the comparisons cannot change the result there.
-void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w);
+// y[c][oh][ow] = max of the 2x2 window at (2oh, 2ow) of relu(x[c]) ([planes][h][w] ->
+// [planes][h/2][w/2], floor), a NaN in the window winning; `relu` false when x already holds
+// relu outputs (the tiles apply it in registers). The values, +0, positive or NaN, are compared
+// as unsigned integers; the order of the comparisons cannot change the result there.
+void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w, bool relu);
 
 }  // namespace hn::cpu::direct512_detail

@@ -250,13 +250,19 @@ namespace {
 // maxima stored at out[ow .. ow + 15] (lanes past `n` masked off). The values are relu outputs
 // (+0, positive or NaN), whose order as unsigned integers is their order as floats with every
 // NaN, of either sign, above all numbers: one integer max per pair, a NaN always wins.
-template <bool FULL>
+template <bool FULL, bool RELU>
+inline __m512i pool_load(__mmask16 m, const float* p) {
+  __m512 v = FULL ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
+  // relu_forward's rule first ((v > 0 || v is NaN) ? v : +0): then the integer order holds.
+  if (RELU) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
+  return _mm512_castps_si512(v);
+}
+
+template <bool FULL, bool RELU>
 inline void pool16(const float* r0, const float* r1, float* out, __mmask16 m0, __mmask16 m1, __mmask16 store) {
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-  const auto load = [](__mmask16 m, const float* p) {
-    return FULL ? _mm512_loadu_si512(p) : _mm512_castps_si512(_mm512_maskz_loadu_ps(m, p));
-  };
+  const auto load = pool_load<FULL, RELU>;
   const __m512i v0 = _mm512_max_epu32(load(m0, r0), load(m0, r1));
   const __m512i v1 = _mm512_max_epu32(load(m1, r0 + 16), load(m1, r1 + 16));
   const __m512i m = _mm512_max_epu32(_mm512_permutex2var_epi32(v0, even, v1), _mm512_permutex2var_epi32(v0, odd, v1));
@@ -267,9 +273,8 @@ inline void pool16(const float* r0, const float* r1, float* out, __mmask16 m0, _
   }
 }
 
-}  // namespace
-
-void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w) {
+template <bool RELU>
+void pool_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w) {
   const int64_t oh_count = h / 2, ow_count = w / 2;
   const int64_t full = ow_count / 16 * 16, n = ow_count - full;  // windows in the masked tail
   // Columns 2*full .. 2*full + 2n - 1 of the tail (a last odd column is never read).
@@ -282,9 +287,19 @@ void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int
       const float* r0 = x + (c * h + 2 * oh) * w;
       const float* r1 = r0 + w;
       float* out = y + (c * oh_count + oh) * ow_count;
-      for (int64_t ow = 0; ow < full; ow += 16) pool16<true>(r0 + 2 * ow, r1 + 2 * ow, out + ow, 0, 0, 0);
-      if (n > 0) pool16<false>(r0 + 2 * full, r1 + 2 * full, out + full, m0, m1, store);
+      for (int64_t ow = 0; ow < full; ow += 16) pool16<true, RELU>(r0 + 2 * ow, r1 + 2 * ow, out + ow, 0, 0, 0);
+      if (n > 0) pool16<false, RELU>(r0 + 2 * full, r1 + 2 * full, out + full, m0, m1, store);
     }
+  }
+}
+
+}  // namespace
+
+void max_pool2x2_planes(const float* x, float* y, int64_t planes, int64_t h, int64_t w, bool relu) {
+  if (relu) {
+    pool_planes<true>(x, y, planes, h, w);
+  } else {
+    pool_planes<false>(x, y, planes, h, w);
   }
 }
 

@@ -13,46 +13,12 @@
 #include "../native/cuda/loss.h"
 #include "../native/cuda/multi_loss.h"
 #include "args.h"
+#include "loss_args.h"
 #include "cuda_common.h"
 #include "registry.h"
 
 namespace hn::bindings::cuda {
 namespace {
-
-struct ClassDims {
-  int64_t N, C, S;
-};
-
-ClassDims class_dims(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  auto d = dims3(info, index, op);
-  if (d[1] < 1) throw_range_error(info.Env(), op, "dims[1] (classes)", "at least 1", std::to_string(d[1]));
-  return {d[0], d[1], d[2]};
-}
-
-double smoothing_arg(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  const double s = number(info, index, op, "labelSmoothing");
-  if (s < 0.0 || s > 1.0) throw_range_error(info.Env(), op, "labelSmoothing", "in [0, 1]", std::to_string(s));
-  return s;
-}
-
-// A number, infinities included: a 'mean' over no targets scales by 1/0 (every row is ignored
-// then, and the scale never used).
-double scale_arg(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  Napi::Value value = info[index];
-  if (!value.IsNumber()) throw_type_error(info.Env(), op, "gradScale", "a number", describe(value));
-  return value.As<Napi::Number>().DoubleValue();
-}
-
-// The [N, C, S] dims at `index` and the ignoreIndex right after them (as loss.cc's class_args).
-struct ClassArgs {
-  ClassDims d;
-  int32_t ignore;
-};
-
-ClassArgs class_args(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  const ClassDims d = class_dims(info, index, op);
-  return {d, static_cast<int32_t>(integer(info, index + 1, op, "ignoreIndex", INT32_MIN, INT32_MAX))};
-}
 
 // The (input, target, weight|null) buffers that crossEntropy's bindings and nllLossForward start with.
 struct ClassBuffers {
@@ -100,7 +66,7 @@ Napi::Value class_loss_totals(const Napi::CallbackInfo& info, DeviceArgs& args, 
 Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropy";
   const ClassArgs c = class_args(info, 3, op);
-  const auto smoothing = static_cast<float>(smoothing_arg(info, 5, op));
+  const auto smoothing = static_cast<float>(label_smoothing(info, 5, op));
   DeviceArgs args(info, op);
   const ClassBuffers b = class_buffers(args, c.d);
   float* lse = args.floats(6, "lse", c.d.N * c.d.S);
@@ -116,8 +82,8 @@ Napi::Value CrossEntropyForward(const Napi::CallbackInfo& info) {
 Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   const char* op = "crossEntropyBackward";
   const ClassArgs c = class_args(info, 6, op);
-  const auto smoothing = static_cast<float>(smoothing_arg(info, 8, op));
-  const auto scale = static_cast<float>(scale_arg(info, 5, op));
+  const auto smoothing = static_cast<float>(label_smoothing(info, 8, op));
+  const auto scale = static_cast<float>(any_number(info, 5, op, "gradScale"));
   DeviceArgs args(info, op);
   const ClassBuffers b = class_buffers(args, c.d);
   float* lse = args.floats(3, "lse", c.d.N * c.d.S);
@@ -147,7 +113,7 @@ Napi::Value NllLossForward(const Napi::CallbackInfo& info) {
 Napi::Value NllLossBackward(const Napi::CallbackInfo& info) {
   const char* op = "nllLossBackward";
   const ClassArgs c = class_args(info, 4, op);
-  const auto scale = static_cast<float>(scale_arg(info, 3, op));
+  const auto scale = static_cast<float>(any_number(info, 3, op, "gradScale"));
   DeviceArgs args(info, op);
   int32_t* target = args.ints(0, "target", c.d.N * c.d.S);
   float* weight = args.optional_floats(1, "weight", c.d.C);
@@ -214,7 +180,7 @@ Napi::Value PointwiseLossBackward(const Napi::CallbackInfo& info) {
   DeviceArgs args(info, op);
   const PointwiseArgs a = pointwise_args(info, args, op);
   float* grad_out = args.optional_floats(6, "gradOutput", a.n);
-  const auto scale = static_cast<float>(scale_arg(info, 7, op));
+  const auto scale = static_cast<float>(any_number(info, 7, op, "gradScale"));
   float* grad_input = args.optional_floats(8, "gradInput", a.n);
   float* grad_target = args.optional_floats(9, "gradTarget", a.n);
   run_cuda(info.Env(), op, [&] {

@@ -135,12 +135,15 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
   it('conv2d weight gradient: the channel-vectorised AVX-512 kernel agrees with every other path', () => {
     // [N, Cin, Cout, H, W, k, pad]: output channels around the 16-lane vectors and the 3-vector
     // blocks (5, 20, 37, 50, 64, 130), kernels 3x3 (one tile per input channel) and 5x5 (a tile
-    // per kernel row), paddings 0..2, planes from 1x1 to 35 wide, few tiles (the images split
-    // into parts) and large images (the batch in several groups).
+    // per kernel row), paddings 0..2, planes from 1x1 to 35 wide; per-thread image ranges (most
+    // shapes), and image groups (one image, or a large matrix) with few tiles (the images split
+    // into parts) or large images (the batch in several groups). db is summed by this kernel.
     const shapes: number[][] = [
       [3, 5, 37, 9, 11, 3, 1], [2, 3, 64, 13, 13, 3, 0], [1, 7, 20, 8, 8, 5, 2], [4, 2, 5, 6, 7, 3, 2],
       [2, 9, 50, 6, 6, 3, 1], [3, 17, 130, 5, 4, 3, 1], [1, 1, 16, 3, 35, 3, 1], [2, 4, 33, 1, 1, 3, 1],
       [3, 48, 4, 120, 123, 3, 1], [5, 6, 24, 10, 9, 5, 0],
+      // A (ci, tap) x channel matrix too large for per-thread partial sums: image groups.
+      [2, 60, 130, 6, 7, 3, 1],
     ];
     for (let trial = 0; trial < 4; trial++) {
       const k = trial % 2 === 0 ? 3 : 5;

@@ -329,7 +329,10 @@ void conv2d_backward_weight(const Conv2dParams& p, const float* x, const float* 
   // Stride 1 on AVX-512: Winograd (3x3 on small planes), the channel-vectorised kernel
   // (conv_wgrad512.h), else both operands read in place, no im2col.
   if (dw && conv2d_winograd_backward_weight(p, x, dy, dw)) dw = nullptr;
-  if (dw && conv2d_wgrad512(p, x, dy, dw)) dw = nullptr;
+  if (dw && conv2d_wgrad512(p, x, dy, dw, db)) {
+    dw = nullptr;
+    db = nullptr;  // summed while dy was transposed
+  }
   if (dw && conv2d_direct512_applies(p)) {
     conv2d_direct512_backward_weight(p, x, dy, dw);
     dw = nullptr;

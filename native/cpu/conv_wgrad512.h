@@ -14,8 +14,10 @@
 // the R x values the taps read (constant offsets in a zero-padded image with row stride
 // S = out_w + kW - 1) and does R*V FMAs. Tiles are taken by the threads from a shared counter,
 // (channel block)-major so that consecutive tiles reuse the block's transposed dy from L2.
-// Deterministic: each dw entry is summed by one thread in a fixed order; when there are too few
-// tiles to share, the images are split into parts whose partial sums are added in a fixed order.
+// Deterministic for a given thread count: each dw entry is summed by one thread in a fixed order,
+// or, where the images are split between threads (few tiles to share, or a small (ci, tap) x
+// channel matrix whose partial sums are cheap to keep per thread), the parts' sums are added in a
+// fixed order.
 #pragma once
 #include <cstdint>
 
@@ -23,9 +25,11 @@
 
 namespace hn::cpu {
 
-// dw (overwritten) for p when it applies (conv2d_direct512_applies(p), kW 3 or 5, and a kernel
-// row count the tiles divide); returns false, doing nothing, otherwise.
-bool conv2d_wgrad512(const Conv2dParams& p, const float* x, const float* dy, float* dw);
+// dw (overwritten) and, when db is not nullptr, db = the sum of dy over images and positions
+// (overwritten; computed while dy is transposed, so dy is read once) for p when it applies
+// (conv2d_direct512_applies(p), kW 3 or 5); returns false, doing nothing, otherwise.
+bool conv2d_wgrad512(const Conv2dParams& p, const float* x, const float* dy, float* dw,
+                     float* db);
 
 // Turns this kernel off (conv2d_wgrad512 then returns false) or back on, for tests and
 // benchmarks that compare it with the other weight-gradient paths. On by default.

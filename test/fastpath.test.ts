@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as hn from '../lib/index';
 import { addon } from '../lib/native';
 import { maxAbsDiff } from './helpers/gradcheck';
+import { gemm } from '../lib/ops/linalg';
 
 const seed = Date.now() % 100000;
 const gen = new hn.Generator(seed);
@@ -128,6 +129,32 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     // Summation order differs between the paths: float32 rounding, relative to the largest value.
     expect(maxAbsDiff(a, b) / scale, label).toBeLessThan(2e-5);
   }
+
+  it('SGEMM with 1-4 rows (no packing) against a float64 reference and the portable blocked path: every transpose, beta, ragged sizes', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const M = 1 + (trial % 4), N = randInt(1, 70), K = randInt(1, 300);
+      const transA = trial % 3 === 0, transB = trial % 2 === 0, beta = trial % 5 === 0 ? 0.5 : 0;
+      const A = randomArray(M * K), B = randomArray(K * N), C0 = randomArray(M * N);
+      // beta 0 must not read C: a NaN there may not leak into the result.
+      if (beta === 0) C0[0] = NaN;
+      const expected = new Float64Array(M * N);
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let sum = 0;
+          for (let k = 0; k < K; k++) sum += (transA ? A[k * M + m] : A[m * K + k]) * (transB ? B[n * K + k] : B[k * N + n]);
+          expected[m * N + n] = sum + (beta === 0 ? 0 : beta * C0[m * N + n]);
+        }
+      }
+      const fast = C0.slice(), plain = C0.slice();
+      gemm(transA, transB, M, N, K, A, B, fast, beta);
+      hn.setForcePortable(true);
+      gemm(transA, transB, M, N, K, A, B, plain, beta);
+      hn.setForcePortable(false);
+      const where = `M=${M} N=${N} K=${K} transA=${transA} transB=${transB} beta=${beta}`;
+      expect(maxAbsDiff(fast, expected), where).toBeLessThan(1e-4 * Math.sqrt(K));
+      expect(maxAbsDiff(fast, plain), where).toBeLessThan(1e-4 * Math.sqrt(K));
+    }
+  });
 
   it('conv2d forward and gradients: vector kernels agree with the portable ones on ragged shapes', () => {
     for (let trial = 0; trial < 6; trial++) {

@@ -2,7 +2,11 @@
 // is in gemm_driver.cc; the AVX2/FMA micro-kernel in avx2/gemm_avx2.cc.
 #include "gemm.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
+
+#include "../common/thread_pool.h"
 
 #include "cpu_features.h"
 #include "gemm_internal.h"
@@ -76,10 +80,47 @@ void sgemm_portable(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                              lda, B, ldb, beta, C, ldc);
 }
 
+#if defined(HN_HAVE_AVX2)
+namespace {
+
+// At most kSmallM rows: op(A) copied to contiguous rows (M x K floats, small next to B), then
+// column blocks of C in parallel when there is enough work to pay for waking the pool.
+void sgemm_small_m(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
+                   int64_t ldc) {
+  std::vector<float> rows;
+  if (trans_a || (lda != K && M > 1)) {
+    rows.resize(static_cast<size_t>(M * K));
+    for (int64_t m = 0; m < M; ++m) {
+      for (int64_t k = 0; k < K; ++k) rows[m * K + k] = trans_a ? A[k * lda + m] : A[m * lda + k];
+    }
+    A = rows.data();
+  }
+  constexpr int64_t kMinFmasPerTask = 1 << 16;
+  const int64_t grain = std::max<int64_t>(16, (kMinFmasPerTask / (M * K) + 15) / 16 * 16);
+  auto columns = [&](int64_t n0, int64_t n1) {
+    gemm_detail::small_m_avx2(M, trans_b, n0, n1, K, alpha, A, B, ldb, beta, C, ldc);
+  };
+  if (N <= grain) {
+    columns(0, N);
+  } else {
+    // Tasks of whole 16-column blocks keep the vector loop's stores off the neighbours' columns.
+    const int64_t blocks = (N + 15) / 16;
+    parallel_for(blocks, grain / 16, [&](int64_t b0, int64_t b1) { columns(b0 * 16, std::min(N, b1 * 16)); });
+  }
+}
+
+}  // namespace
+#endif
+
 void sgemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
            const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C,
            int64_t ldc) {
 #if defined(HN_HAVE_AVX2)
+  if (use_avx2() && M >= 1 && M <= gemm_detail::kSmallM && N >= 1 && K >= 1) {
+    sgemm_small_m(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
   if (use_avx2()) {
     gemm_detail::sgemm_blocked(gemm_detail::avx2_kernel_config(), trans_a, trans_b, M, N, K,
                                alpha, A, lda, B, ldb, beta, C, ldc);

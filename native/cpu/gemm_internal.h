@@ -39,6 +39,12 @@ void sgemm_blocked(const KernelConfig& config, bool trans_a, bool trans_b, int64
 #if defined(HN_HAVE_AVX2)
 // The AVX2/FMA 6x16 micro-kernel and its blocking (defined in avx2/gemm_avx2.cc).
 const KernelConfig& avx2_kernel_config();
+
+// Products with at most kSmallM rows skip packing (avx2/gemm_small_m_avx2.cc): columns n0..n1 of
+// C = alpha * A op(B) + beta * C, A contiguous [M, K] (lda = K), op(B) = B^T when trans_b.
+constexpr int64_t kSmallM = 4;
+void small_m_avx2(int64_t M, bool trans_b, int64_t n0, int64_t n1, int64_t K, float alpha,
+                  const float* A, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 #endif
 
 }  // namespace hn::cpu::gemm_detail

@@ -1,4 +1,8 @@
 // K1–K8 of shared/WORKLOADS.md and the SGEMM at 1024³: forward and backward, median times.
+// A backward row times one backward of a recorded forward that produces the gradient of every
+// input (input, weight and bias of the convolutions and the linear), as bench/torch_peer.py's
+// torch.autograd.grad over the same inputs does; the output gradient is a fixed random tensor
+// (dense: no sparse path is taken).
 import * as hn from '../lib/index';
 import { gemm } from '../lib/ops/linalg';
 import type { Tensor } from '../lib/tensor';

@@ -179,12 +179,17 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
       ['avx512 winograd', () => undefined],
     ];
     // [N, Cin, Cout, H, W, pad]: at least 4 images (two per thread), 16+ channels, planes up to
-    // 16x16; odd sizes leave the last tile row/column half outside the output.
+    // 32x32; odd sizes leave the last tile row/column half outside the output.
     const shapes: number[][] = [
       [4, 16, 16, 8, 8, 1], [5, 17, 33, 7, 9, 1], [4, 40, 16, 11, 5, 0], [6, 16, 50, 3, 3, 2],
       [4, 24, 20, 16, 15, 1], [7, 35, 18, 1, 2, 1], [4, 16, 130, 4, 6, 2],
       // 32+ channels both ways: the weight gradient too (partial sums per thread, 16x16 planes).
       [4, 33, 35, 9, 7, 1], [5, 48, 32, 16, 16, 0], [4, 32, 40, 5, 5, 2], [9, 32, 32, 3, 4, 1],
+      // Planes whose transformed operands do not fit the budget: bands of tile rows (a short
+      // last band) in the forward and the input gradient...
+      [4, 48, 40, 25, 31, 1], [4, 16, 24, 30, 29, 2],
+      // ... and for the weight gradient too (two bands, the second of one tile row).
+      [4, 112, 100, 20, 32, 1],
     ];
     for (let trial = 0; trial < 3; trial++) {
       shapes.push([randInt(4, 7), randInt(16, 40), randInt(16, 40), randInt(3, 16), randInt(3, 16), randInt(0, 2)]);
@@ -246,6 +251,40 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
           expect(relDiff(results[m][i], results[0][i]), `${label} ${paths[m][0]} ${what}`).toBeLessThan(2e-5);
         });
       }
+    }
+  });
+
+  it('Winograd leaves non-finite operands to the direct kernels: NaN and infinities land where PyTorch puts them', () => {
+    const [N, C, H, W] = [4, 16, 8, 9];
+    const x = randomArray(N * C * H * W), w = randomArray(C * C * 9);
+    const dyValues = Float32Array.from({ length: N * C * H * W }, (_, i) => Math.sin(0.3 * i));
+    const cases: [string, (xs: Float32Array, ws: Float32Array, gs: Float32Array) => void][] = [
+      ['x with +inf and -inf in one tile', (xs) => { xs[3 * W + 2] = Infinity; xs[3 * W + 3] = -Infinity; }],
+      ['x with a NaN at a tile corner', (xs) => { xs[2 * H * W + 5 * W + 5] = NaN; }],
+      ['w with an infinity', (_xs, ws) => { ws[40] = Infinity; }],
+      ['dy with an infinity', (_xs, _ws, gs) => { gs[7] = -Infinity; }],
+    ];
+    // The same NaNs and infinities; finite values within the paths' rounding (an operand that is
+    // finite throughout still takes Winograd, e.g. dx when only x holds an infinity).
+    const same = (a: Float32Array, b: Float32Array): boolean => {
+      let scale = 1e-6;
+      for (const v of b) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+      return a.every((v, i) => (Number.isFinite(v) && Number.isFinite(b[i]) ? Math.abs(v - b[i]) <= 2e-5 * scale
+        : Object.is(v, b[i]) || (Number.isNaN(v) && Number.isNaN(b[i]))));
+    };
+    for (const [label, poison] of cases) {
+      const xs = Float32Array.from(x), ws = Float32Array.from(w), gs = Float32Array.from(dyValues);
+      poison(xs, ws, gs);
+      const results = [true, false].map((winograd) => {
+        resetSwitches();
+        setConvWinograd(winograd);
+        const xt = hn.tensor(xs, { shape: [N, C, H, W], requiresGrad: true });
+        const wt = hn.tensor(ws, { shape: [C, C, 3, 3], requiresGrad: true });
+        const y = hn.F.conv2d(xt, wt, null, { padding: 1 });
+        y.backward(hn.tensor(gs, { shape: [...y.shape] }));
+        return [y.data, xt.grad!.data, wt.grad!.data] as Float32Array[];
+      });
+      ['y', 'dx', 'dw'].forEach((what, i) => expect(same(results[0][i], results[1][i]), `${label}: ${what}`).toBe(true));
     }
   });
 });

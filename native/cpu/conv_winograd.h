@@ -1,13 +1,13 @@
-// Winograd F(2x2, 3x3) convolution on AVX-512 for 3x3 stride-1 layers on small planes (K3's
-// 128->128 at 8x8), forward and input gradient.
+// Winograd F(2x2, 3x3) convolution on AVX-512 for 3x3 stride-1 layers on planes up to 32x32
+// (K3's 128->128 at 8x8, K1's 64->64 at 32x32): forward, input gradient and weight gradient.
 //
 // Why: each 2x2 block of outputs costs 16 multiplies per (input, output channel) pair instead of
 // 36, 2.25x fewer FMAs. The direct AVX-512 kernels already run near 75% of the FMA peak on these
-// shapes (bench/RESULTS.md log 15), so fewer FMAs is what is left to gain; on small planes the
-// transforms are cheap next to the products (their cost grows with H*W*C, the products' with
-// H*W*C*C').
+// shapes (bench/RESULTS.md log 30), so fewer FMAs is what is left to gain; the transforms are
+// cheap next to the products (their cost grows with H*W*C, the products' with H*W*C*C').
 //
-// How (Lavin & Gray 2016), per group of images, channels in the vector lanes:
+// How (Lavin & Gray 2016), per group of images (or per band of tile rows of one image, so that
+// the transformed operands stay in L2), channels in the vector lanes:
 //   U[e][ci][co] = (G g G^T)[e]      g = the 3x3 kernel w[co][ci], once per call
 //   V[e][t][ci]  = (B^T d B)[e]      d = the 4x4 input patch of output tile t (2x2 outputs)
 //   M[e][t][co]  = sum over ci of V[e][t][ci] * U[e][ci][co]   (16 products, one per e)
@@ -18,6 +18,9 @@
 //
 // Numerics: the transforms only add, subtract and halve, so results match the direct kernels to
 // a few float32 roundings of the largest partial sums (tested at 2e-5 of the largest output).
+// Non-finite operands are left to the direct kernels (each function returns false after
+// finding one while transposing): the transforms would turn an infinity into NaN (inf - inf)
+// and spread a NaN over a whole 2x2 output tile, unlike PyTorch's direct convolution.
 #pragma once
 #include <cstdint>
 
@@ -26,8 +29,9 @@
 namespace hn::cpu {
 
 // y = conv2d(x, w) + bias (bias may be nullptr) when the Winograd path applies to p (AVX-512,
-// 3x3, stride 1, no dilation, one group, padding at most 2, a small output plane, enough
-// channels and images to keep every thread busy); returns false, doing nothing, otherwise.
+// 3x3, stride 1, no dilation, one group, padding at most 2, an output plane of at most 1024
+// positions, 16+ channels, images enough to keep every thread busy); returns false, doing
+// nothing, otherwise.
 bool conv2d_winograd_forward(const Conv2dParams& p, const float* x, const float* w,
                              const float* bias, float* y);
 
@@ -62,8 +66,10 @@ struct Tiles {
   int64_t e_stride_m;        // floats between M[e] and M[e + 1]
 };
 
-// One image: xt [2 tiles_h + 2][cols][cin_pad] -> V[e][t0 + t][cin_pad] for its tiles t.
-void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0);
+// Tile rows [th0, th1) of one image: xt [2 tiles_h + 2][cols][cin_pad] -> V[e][t0 + t][cin_pad]
+// for those tiles t (row-major from (th0, 0)).
+void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0, int64_t th0,
+                     int64_t th1);
 
 // M[e] for one block of `vectors` (1..3) x 16 output channels starting at co0:
 // m[t][co0 + ..] = sum over ci < cin of v[t][ci] * u[ci][co0 + ..] for t < tiles (a multiple of 8).
@@ -75,14 +81,16 @@ struct GemmArgs {
 };
 void gemm(const GemmArgs& a, int vectors);
 
-// One image: M[e][t0 + t] -> yt [out_h][out_w][cout_pad] (plus bias, [cout_pad], when given).
-void output_transform(const Tiles& g, const float* m, int64_t t0, const float* bias, float* yt,
-                      int64_t out_h, int64_t out_w);
+// Tile rows [th0, th1) of one image: M[e][t0 + t] -> their rows of yt [out_h][out_w][cout_pad]
+// (plus bias, [cout_pad], when given).
+void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, int64_t th1,
+                      const float* bias, float* yt, int64_t out_h, int64_t out_w);
 
-// One image: dyt [out_h][out_w][cout_pad] (dy transposed) -> DY[e][t0 + t][cout_pad] =
-// (A dy_t A^T)[e] with A = [1 0; 1 1; 1 -1; 0 -1], positions past the output counted as 0.
+// Tile rows [th0, th1) of one image: dyt [out_h][out_w][cout_pad] (dy transposed) ->
+// DY[e][t0 + t][cout_pad] = (A dy_t A^T)[e] with A = [1 0; 1 1; 1 -1; 0 -1], positions past the
+// output counted as 0.
 void dy_transform(const Tiles& g, const float* dyt, int64_t out_h, int64_t out_w, float* d,
-                  int64_t t0);
+                  int64_t t0, int64_t th0, int64_t th1);
 
 // Z[e] for 8 input channels x `vectors` (1..3) x 16 output channels:
 // z[ci][co] (+)= sum over t < tiles of v[t][ci] * d[t][co] (= when `first`, z not read).

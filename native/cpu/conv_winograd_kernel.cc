@@ -12,12 +12,13 @@
 
 namespace hn::cpu::winograd_detail {
 
-void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0) {
+void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0, int64_t th0,
+                     int64_t th1) {
   const int64_t cp = g.cin_pad, row = g.cols * cp;
-  for (int64_t th = 0; th < g.tiles_h; ++th) {
+  for (int64_t th = th0; th < th1; ++th) {
     for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
       const float* d = xt + 2 * th * row + 2 * tw * cp;
-      float* out = v + (t0 + th * g.tiles_w + tw) * cp;
+      float* out = v + (t0 + (th - th0) * g.tiles_w + tw) * cp;
       for (int64_t c = 0; c < cp; c += 16) {
         // B^T d B with B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]: rows first, then columns.
         __m512 t[4][4];
@@ -80,12 +81,12 @@ void gemm(const GemmArgs& a, int vectors) {
   }
 }
 
-void output_transform(const Tiles& g, const float* m, int64_t t0, const float* bias, float* yt,
-                      int64_t out_h, int64_t out_w) {
+void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, int64_t th1,
+                      const float* bias, float* yt, int64_t out_h, int64_t out_w) {
   const int64_t cp = g.cout_pad;
-  for (int64_t th = 0; th < g.tiles_h; ++th) {
+  for (int64_t th = th0; th < th1; ++th) {
     for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
-      const float* in = m + (t0 + th * g.tiles_w + tw) * cp;
+      const float* in = m + (t0 + (th - th0) * g.tiles_w + tw) * cp;
       const int64_t oh = 2 * th, ow = 2 * tw;
       const bool full_h = oh + 1 < out_h, full_w = ow + 1 < out_w;
       float* out = yt + (oh * out_w + ow) * cp;
@@ -113,15 +114,15 @@ void output_transform(const Tiles& g, const float* m, int64_t t0, const float* b
 }
 
 void dy_transform(const Tiles& g, const float* dyt, int64_t out_h, int64_t out_w, float* d,
-                  int64_t t0) {
+                  int64_t t0, int64_t th0, int64_t th1) {
   const int64_t cp = g.cout_pad;
   const __m512 zero = _mm512_setzero_ps();
-  for (int64_t th = 0; th < g.tiles_h; ++th) {
+  for (int64_t th = th0; th < th1; ++th) {
     for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
       const int64_t oh = 2 * th, ow = 2 * tw;
       const bool full_h = oh + 1 < out_h, full_w = ow + 1 < out_w;
       const float* in = dyt + (oh * out_w + ow) * cp;
-      float* out = d + (t0 + th * g.tiles_w + tw) * cp;
+      float* out = d + (t0 + (th - th0) * g.tiles_w + tw) * cp;
       for (int64_t c = 0; c < cp; c += 16) {
         // dy tile [a b; c d] -> A dy A^T: rows (p, q) -> (p, p + q, p - q, -q), then columns.
         const __m512 a = _mm512_loadu_ps(in + c);

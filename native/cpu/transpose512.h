@@ -10,7 +10,8 @@ namespace hn::cpu::avx512 {
 // for every q < cols: `rows` source rows of `cols` floats become `cols` destination rows of
 // `width` floats (width may exceed rows to zero-fill a padded row, or be smaller than a 16-lane
 // vector: stores are masked to it).
-void transpose_rows(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+// Returns whether every value it read was finite (no NaN, no infinity).
+bool transpose_rows(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
                     int64_t dst_stride, int64_t width);
 
 }  // namespace hn::cpu::avx512

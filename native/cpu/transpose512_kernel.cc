@@ -39,8 +39,11 @@ inline __mmask16 low_lanes(int64_t n) { return static_cast<__mmask16>(n >= 16 ? 
 
 }  // namespace
 
-void transpose_rows(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
+bool transpose_rows(const float* src, int64_t src_stride, int64_t rows, int64_t cols, float* dst,
                     int64_t dst_stride, int64_t width) {
+  // v - v is NaN exactly when v is NaN or infinite: one subtraction and an unordered compare per
+  // vector read.
+  __mmask16 nonfinite = 0;
   for (int64_t c0 = 0; c0 < width; c0 += 16) {
     const __mmask16 store = low_lanes(width - c0);
     for (int64_t q0 = 0; q0 < cols; q0 += 16) {
@@ -49,11 +52,13 @@ void transpose_rows(const float* src, int64_t src_stride, int64_t rows, int64_t 
       __m512 r[16];
       for (int i = 0; i < 16; ++i) {
         r[i] = c0 + i < rows ? _mm512_maskz_loadu_ps(load, src + (c0 + i) * src_stride + q0) : _mm512_setzero_ps();
+        nonfinite |= _mm512_cmp_ps_mask(_mm512_sub_ps(r[i], r[i]), _mm512_setzero_ps(), _CMP_UNORD_Q);
       }
       transpose16(r);
       for (int64_t j = 0; j < n; ++j) _mm512_mask_storeu_ps(dst + (q0 + j) * dst_stride + c0, store, r[j]);
     }
   }
+  return nonfinite == 0;
 }
 
 }  // namespace hn::cpu::avx512

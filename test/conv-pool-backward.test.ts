@@ -52,7 +52,8 @@ function grads(c: Case, chain: Chain, data: Float32Array[], fused: boolean, isa 
   const x = hn.tensor(data[0], { shape: [c.N, c.Cin, c.H, c.W], requiresGrad: true });
   const w = hn.tensor(data[1], { shape: [c.Cout, c.Cin, c.k, c.k], requiresGrad: true });
   const b = hn.tensor(data[2], { requiresGrad: true });
-  setConvSparse(fused, false, isa);
+  // Forced: every case runs the fused kernel (the automatic choice is tested on its own).
+  setConvSparse(fused, fused, isa);
   const out = forward(c, chain, x, w, b);
   const seedGrad = hn.tensor(data[3].subarray(0, out.numel), { shape: [...out.shape] });
   const calls = fusedCalls(() => out.backward(seedGrad));
@@ -157,6 +158,28 @@ describe(`fused conv2d -> maxPool2d (-> relu) backward (seed ${seed})`, () => {
     } finally {
       hn.detectAnomaly(false);
     }
+  });
+
+  it('is chosen automatically only where it measured faster: vector kernels, narrow rows and few channels for the input gradient', () => {
+    const x = hn.tensor(randomArray(2 * 3 * 18 * 18), { shape: [2, 3, 18, 18], requiresGrad: true });
+    const auto = (cout: number, isa: number, xGrad: boolean): number => {
+      const w = hn.tensor(randomArray(cout * 27), { shape: [cout, 3, 3, 3], requiresGrad: true });
+      x.requiresGrad_(xGrad);
+      setConvSparse(true, false, isa);
+      return fusedCalls(() => hn.F.relu(hn.F.maxPool2d(hn.F.conv2d(x, w, null, { padding: 1 }), { kernelSize: 2 })).sum().backward());
+    };
+    // Padded input rows of 20 columns: with an input gradient node by node, without one fused.
+    expect(auto(8, 2, true)).toBe(0);
+    expect(auto(8, 2, false)).toBe(1);
+    expect(auto(40, 2, false)).toBe(1);
+    // Not on the portable kernels.
+    expect(auto(8, 0, false)).toBe(0);
+    const narrow = hn.tensor(randomArray(2 * 3 * 12 * 12), { shape: [2, 3, 12, 12], requiresGrad: true });
+    const w = (cout: number): Tensor => hn.tensor(randomArray(cout * 27), { shape: [cout, 3, 3, 3], requiresGrad: true });
+    setConvSparse(true, false, 2);
+    expect(fusedCalls(() => hn.F.relu(hn.F.maxPool2d(hn.F.conv2d(narrow, w(20), null), { kernelSize: 2 })).sum().backward())).toBe(1);
+    // Many output channels: the dense kernels win with an input gradient.
+    expect(fusedCalls(() => hn.F.relu(hn.F.maxPool2d(hn.F.conv2d(narrow, w(64), null), { kernelSize: 2 })).sum().backward())).toBe(0);
   });
 
   it('falls back to the nodes when x is not finite (0 * inf must still reach the weight gradient)', () => {

@@ -96,12 +96,14 @@ std::atomic<bool> g_force{false};
 std::atomic<int> g_max_isa{kSparseIsaAvx512};
 
 // When the sparse path wins (CPU time against the dense kernels on AVX-512 at densities 5-60%,
-// bench/RESULTS.md log 16): on small output planes (the dense kernels lose efficiency there,
-// K3 and the MultiMNIST 10->20 layer gain 1.2-2.5x), with im2col rows long enough that the
+// bench/RESULTS.md log 16 and 21): on small output planes with few output channels (the MultiMNIST
+// 10->20 layer gains 1.2-2x; layers of 64-128 channels have channel-vectorised and Winograd
+// dense kernels that stay ahead down to ~10% nonzeros), with im2col rows long enough that the
 // row sums outweigh building the rows (not the 1->10 5x5 layer: 25 floats), and for the input
 // gradient only where each input row fits one vector (the per-row sums of wider rows cost more
 // than the dense kernel saves: 0.3-0.8x on 16x16 and 32x32 planes).
 constexpr int64_t kMaxPositions = 256;
+constexpr int64_t kMaxChannels = 32;
 constexpr int64_t kMinRow = 64;
 constexpr int64_t kMaxNarrowWidth = 16;
 constexpr double kMaxDensityWeight = 0.35;
@@ -183,7 +185,7 @@ bool worth_it(const Conv2dParams& p, const Kernels& k, const float* dy, bool inp
   // Measured with the vector kernels only: the portable ones are for tests and other CPUs.
   if (&k == &sparse_detail::portable_kernels()) return false;
   const Geometry g = geometry_of(p);
-  if (g.positions > kMaxPositions || g.row < kMinRow) return false;
+  if (g.positions > kMaxPositions || g.row < kMinRow || p.out_channels > kMaxChannels) return false;
   if (input_gradient && g.pw > kMaxNarrowWidth) return false;
   return sparse_enough(p, k, dy, input_gradient ? kMaxDensityData : kMaxDensityWeight);
 }
@@ -565,6 +567,12 @@ bool conv2d_pooled_backward(const Conv2dParams& p, const PoolRouting& r, const f
   if ((r.out_h - 1) * r.stride_h + r.kernel_h > p.out_h || (r.out_w - 1) * r.stride_w + r.kernel_w > p.out_w) return false;
   const Kernels& k = kernels();
   const Geometry g = geometry_of(p);
+  // As for the sparse path (log 16, 21): with an input gradient, only where each input row fits
+  // one vector and the output channels are few (W1's 64->128 16x16 layer: 34 ms fused against
+  // 20 ms node by node); the vector kernels only; unless the mode forces it. (The weight
+  // gradient alone, a first layer's, gains at every size measured: W1's 3->64 32x32 4.2 -> 2.6 ms.)
+  const bool narrow = g.pw <= kMaxNarrowWidth && p.out_channels <= kMaxChannels;
+  if (!g_force.load() && ((dx && !narrow) || &k == &sparse_detail::portable_kernels())) return false;
   if (dx && !k.all_finite(w, p.out_channels * g.row)) return false;
   if (!dx && !dw && !db) return true;
   Job j{p, g, k, x, dx, dw, db, w, nullptr, nullptr, nullptr};

@@ -53,8 +53,9 @@ struct PoolRouting {
 // gradient of y. Each pooled entry goes to its window's argmax in y, recomputed with
 // max_pool2d_forward's rule (the first maximum wins, a NaN wins), and is dropped where the
 // pooled value is not > 0 when r.relu. dx, dw, db are overwritten; each may be nullptr.
-// Returns false when it does not apply (as conv2d_sparse_*, or windows outside y: nothing
-// written) or when x (for dw) or w (for dx) is not finite (outputs then unspecified).
+// Returns false when it does not apply (as conv2d_sparse_*, windows outside y, or measured
+// slower: dx with padded input rows wider than 16, or no vector kernels; nothing written) or
+// when x (for dw) or w (for dx) is not finite (outputs then unspecified).
 bool conv2d_pooled_backward(const Conv2dParams& p, const PoolRouting& r, const float* x,
                             const float* w, const float* y, const float* grad, float* dx,
                             float* dw, float* db);

@@ -5,7 +5,8 @@ import { argRangeError, describeValue } from '../errors';
 import { dropout, dropout2d } from '../functional';
 import { Module } from './module';
 
-function checkP(op: string, p: unknown): number {
+/** p of a dropout module: a probability in [0, 1] (also the MultiMNIST LeNet's masks). */
+export function checkDropoutP(op: string, p: unknown): number {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
     throw argRangeError(op, 'p', 'a probability in [0, 1]', describeValue(p));
   }
@@ -17,7 +18,7 @@ export class Dropout extends Module {
 
   constructor(p = 0.5) {
     super();
-    this.p = checkP('Dropout', p);
+    this.p = checkDropoutP('Dropout', p);
   }
 
   override forward(input: Tensor): Tensor {
@@ -35,7 +36,7 @@ export class Dropout2d extends Module {
 
   constructor(p = 0.5) {
     super();
-    this.p = checkP('Dropout2d', p);
+    this.p = checkDropoutP('Dropout2d', p);
   }
 
   override forward(input: Tensor): Tensor {

@@ -25,16 +25,22 @@ function checkOptions(op: string, options: unknown): { p: number; training: bool
   return { p, training };
 }
 
-/** n mask values: 0 with probability p, 1 / (1 - p) otherwise (all 0 when p = 1). */
-function sampleMask(n: number, p: number): Float32Array {
+/**
+ * n mask values: 0 with probability p, `keep` otherwise. Drop when uniform() < p, i.e. when its
+ * 24-bit integer k < p * 2^24: the same draws as defaultGenerator.uniform(), without the division
+ * (the loop is the cost of dropout). Also the unscaled masks of the MultiMNIST LeNet (keep = 1).
+ */
+export function bernoulliMask(n: number, p: number, keep: number): Float32Array {
   const mask = new Float32Array(n);
-  const scale = p === 1 ? 0 : 1 / (1 - p);
-  // Drop when uniform() < p, i.e. when its 24-bit integer k < p * 2^24: the same draws as
-  // defaultGenerator.uniform(), without the division (the loop is the cost of dropout).
   const threshold = Math.ceil(p * 16777216);
   const gen = defaultGenerator;
-  for (let i = 0; i < n; i++) mask[i] = gen.nextUint32() >>> 8 < threshold ? 0 : scale;
+  for (let i = 0; i < n; i++) mask[i] = gen.nextUint32() >>> 8 < threshold ? 0 : keep;
   return mask;
+}
+
+/** Inverted dropout's mask: kept values are 1 / (1 - p) (all 0 when p = 1). */
+function sampleMask(n: number, p: number): Float32Array {
+  return bernoulliMask(n, p, p === 1 ? 0 : 1 / (1 - p));
 }
 
 function applyMask(op: string, x: Tensor, mask: Tensor, attrs: { p: number; training: boolean }): Tensor {

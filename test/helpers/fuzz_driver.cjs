@@ -160,6 +160,12 @@ const TEMPLATES = {
   conv2dForward: () => [[2, 2, 5, 5], [4, 1, 3, 3], [1, 1], [1, 1], [1, 1], 2, rand32(100), rand32(36), rand32(4), f32(200)],
   conv2dBackwardData: () => [[2, 2, 5, 5], [4, 1, 3, 3], [1, 1], [1, 1], [1, 1], 2, rand32(200), rand32(36), f32(100)],
   conv2dBackwardWeight: () => [[2, 2, 5, 5], [4, 1, 3, 3], [1, 1], [1, 1], [1, 1], 2, rand32(100), rand32(200), f32(36), f32(4)],
+  // epilogue 0 none, 1 relu, 2 relu + 2x2 max pool (conv2d only: y [2, 4, 2, 2]).
+  conv2dForwardFused: () => {
+    const epilogue = randInt(3);
+    return [[2, 2, 5, 5], [4, 1, 3, 3], [1, 1], [1, 1], [1, 1], 2, rand32(100), rand32(36), rand32(4), f32(epilogue === 2 ? 32 : 200), epilogue];
+  },
+  convTranspose2dForwardFused: () => [[1, 2, 3, 3], [2, 3, 2, 2], [2, 2], [0, 0], [0, 0], [1, 1], 1, rand32(18), rand32(24), rand32(3), f32(108), randInt(2)],
   convTranspose2dForward: () => [[1, 2, 3, 3], [2, 3, 2, 2], [2, 2], [0, 0], [0, 0], [1, 1], 1, rand32(18), rand32(24), rand32(3), f32(108)],
   convTranspose2dBackwardData: () => [[1, 2, 3, 3], [2, 3, 2, 2], [2, 2], [0, 0], [0, 0], [1, 1], 1, rand32(108), rand32(24), f32(18)],
   convTranspose2dBackwardWeight: () => [[1, 2, 3, 3], [2, 3, 2, 2], [2, 2], [0, 0], [0, 0], [1, 1], 1, rand32(18), rand32(108), f32(24), f32(3)],
@@ -183,6 +189,13 @@ const TEMPLATES = {
   avgPool2dBackward: () => [rand32(18), [1, 2, 4, 4], [2, 2], [2, 2], [1, 1], true, false, 0, f32(32)],
   softmaxForward: () => [rand32(24), [2, 3, 4], random() < 0.5, f32(24)],
   softmaxBackward: () => [rand32(24), rand32(24), [2, 3, 4], random() < 0.5, f32(24)],
+  // (enabled, force, maxIsa 0..2): any mix is valid; force makes later convolutions take the sparse path.
+  setConvSparse: () => [random() < 0.5, random() < 0.5, randInt(3)],
+  setConvWgrad512: () => [random() < 0.5],
+  setConvWinograd: () => [random() < 0.5],
+  // x [2, 2, 5, 5], w [3, 2, 3, 3], stride 1, padding 1 -> y [2, 3, 5, 5]; 2x2/2 pool -> grad [2, 3, 2, 2].
+  convPooledBackward: () => [[2, 2, 5, 5], [3, 2, 3, 3], [1, 1], [1, 1], [2, 2], [2, 2], random() < 0.5,
+    rand32(100), rand32(54), rand32(150), rand32(24), f32(100), f32(54), f32(3)],
 };
 
 /**
@@ -424,9 +437,11 @@ function call(name, args, kind) {
     // Keep later calls fast and their results comparable.
     if (name === 'setNumThreads') addon.setNumThreads(defaultThreads);
     if (name === 'setForcePortable' && random() < 0.5) addon.setForcePortable(false);
-    if ((name === 'setConvDirect' || name === 'setConvDirect512') && random() < 0.5) {
+    if ((name === 'setConvDirect' || name === 'setConvDirect512' || name === 'setConvWgrad512' || name === 'setConvWinograd')
+      && random() < 0.5) {
       try { addon[name](true); } catch { /* a build without that path */ }
     }
+    if (name === 'setConvSparse' && random() < 0.5) addon.setConvSparse(true, false, 2); // its default
   }
 }
 
@@ -460,7 +475,14 @@ for (const name of names) {
   }
   sanity();
 }
+// The switches (portable, direct, sparse, Winograd, ...) are process-wide state of the addon
+// loaded here: whatever the last call left flipped dies with this child process and never reaches
+// the test runner's own addon. Reset anyway, so a run reads the same wherever it stops.
 if (typeof addon.setForcePortable === 'function') addon.setForcePortable(false);
+for (const name of ['setConvDirect', 'setConvDirect512', 'setConvWgrad512', 'setConvWinograd']) {
+  try { if (typeof addon[name] === 'function') addon[name](true); } catch { /* a build without that path */ }
+}
+if (typeof addon.setConvSparse === 'function') addon.setConvSparse(true, false, 2);
 fs.writeSync(log, 'done\n');
 fs.closeSync(log);
 process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -15,15 +15,10 @@ import type { EpochInfo } from '../train/fit';
 export const METRICS_FILE = 'metrics.json';
 export const SAMPLES_FILE = 'samples.json';
 
-export interface EpochRecord {
+/** An epoch as metrics.json keeps it: fit's EpochInfo figures (rounded), its epoch counted from 1. */
+export type EpochRecord = Pick<EpochInfo, 'seconds' | 'imagesPerSecond' | 'trainLoss' | 'weights' | 'test' | 'evalSeconds'> & {
   epoch: number;
-  seconds: number;
-  imagesPerSecond: number;
-  trainLoss: Record<string, number>;
-  weights: Record<string, number>;
-  test?: TaskMetrics;
-  evalSeconds?: number;
-}
+};
 
 export interface StepRecord {
   step: number;

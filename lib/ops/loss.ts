@@ -13,45 +13,30 @@ interface LossTotals {
   weight: number;
 }
 
-interface LossBindings {
-  crossEntropyForward(logits: Float32Array, target: Int32Array, weight: Float32Array | null, dims: number[],
-    ignoreIndex: number, labelSmoothing: number, lse: Float32Array, rowLoss: Float32Array): LossTotals;
-  crossEntropyBackward(logits: Float32Array, target: Int32Array, weight: Float32Array | null, lse: Float32Array,
-    gradRow: Float32Array | null, gradScale: number, dims: number[], ignoreIndex: number, labelSmoothing: number,
-    gradLogits: Float32Array): void;
-  nllLossForward(logProbs: Float32Array, target: Int32Array, weight: Float32Array | null, dims: number[],
-    ignoreIndex: number, rowLoss: Float32Array): LossTotals;
-  nllLossBackward(target: Int32Array, weight: Float32Array | null, gradRow: Float32Array | null, gradScale: number,
-    dims: number[], ignoreIndex: number, gradLogProbs: Float32Array): void;
-  pointwiseLossForward(kind: number, input: Float32Array, target: Float32Array, weight: KernelBuffer | null,
-    posWeight: KernelBuffer | null, beta: number, out: Float32Array | null): number;
-  pointwiseLossBackward(kind: number, input: Float32Array, target: Float32Array, weight: KernelBuffer | null,
-    posWeight: KernelBuffer | null, beta: number, gradOut: Float32Array | null, gradScale: number,
-    gradInput: Float32Array | null, gradTarget: Float32Array | null): void;
+/**
+ * The loss bindings over host arrays on the CPU (F = Float32Array, I = Int32Array) and their CUDA
+ * twins over device buffers (bindings/cuda_loss.cc, F = I = KernelBuffer; the forwards there
+ * wait for the device to return their totals, docs/cuda.md). The point-wise weight and posWeight
+ * are KernelBuffers on both (expandTo's result).
+ */
+interface LossBindings<F, I> {
+  crossEntropyForward(logits: F, target: I, weight: F | null, dims: number[],
+    ignoreIndex: number, labelSmoothing: number, lse: F, rowLoss: F): LossTotals;
+  crossEntropyBackward(logits: F, target: I, weight: F | null, lse: F,
+    gradRow: F | null, gradScale: number, dims: number[], ignoreIndex: number, labelSmoothing: number,
+    gradLogits: F): void;
+  nllLossForward(logProbs: F, target: I, weight: F | null, dims: number[],
+    ignoreIndex: number, rowLoss: F): LossTotals;
+  nllLossBackward(target: I, weight: F | null, gradRow: F | null, gradScale: number,
+    dims: number[], ignoreIndex: number, gradLogProbs: F): void;
+  pointwiseLossForward(kind: number, input: F, target: F, weight: KernelBuffer | null,
+    posWeight: KernelBuffer | null, beta: number, out: F | null): number;
+  pointwiseLossBackward(kind: number, input: F, target: F, weight: KernelBuffer | null,
+    posWeight: KernelBuffer | null, beta: number, gradOut: F | null, gradScale: number,
+    gradInput: F | null, gradTarget: F | null): void;
 }
-const native = bindings<LossBindings>();
-
-// The CUDA twins of the cross-entropy and point-wise bindings (bindings/cuda_ops.cc): device
-// buffers in; the forwards return their totals to JS (they wait for the device; docs/cuda.md).
-interface CudaPointwiseBindings {
-  pointwiseLossForward(kind: number, input: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null,
-    posWeight: KernelBuffer | null, beta: number, out: KernelBuffer | null): number;
-  pointwiseLossBackward(kind: number, input: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null,
-    posWeight: KernelBuffer | null, beta: number, gradOut: KernelBuffer | null, gradScale: number,
-    gradInput: KernelBuffer | null, gradTarget: KernelBuffer | null): void;
-}
-
-interface CudaClassLossBindings {
-  crossEntropyForward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, dims: number[],
-    ignoreIndex: number, labelSmoothing: number, lse: KernelBuffer, rowLoss: KernelBuffer): LossTotals;
-  crossEntropyBackward(logits: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, lse: KernelBuffer,
-    gradRow: KernelBuffer | null, gradScale: number, dims: number[], ignoreIndex: number, labelSmoothing: number,
-    gradLogits: KernelBuffer): void;
-  nllLossForward(logProbs: KernelBuffer, target: KernelBuffer, weight: KernelBuffer | null, dims: number[],
-    ignoreIndex: number, rowLoss: KernelBuffer): LossTotals;
-  nllLossBackward(target: KernelBuffer, weight: KernelBuffer | null, gradRow: KernelBuffer | null, gradScale: number,
-    dims: number[], ignoreIndex: number, gradLogProbs: KernelBuffer): void;
-}
+const native = bindings<LossBindings<Float32Array, Int32Array>>();
+type CudaLossBindings = LossBindings<KernelBuffer, KernelBuffer>;
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -240,7 +225,7 @@ function classLossOnDevice(op: string, input: Tensor, target: Tensor, weight: Te
 /** crossEntropy on CUDA tensors: log-softmax's log-sum-exp per row is kept for the backward. */
 function crossEntropyOnDevice(input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem, labelSmoothing: number): Tensor {
   const op = 'crossEntropy';
-  const k = kernelsFor<CudaClassLossBindings>(op, input.device);
+  const k = kernelsFor<CudaLossBindings>(op, input.device);
   const lse = Tensor.empty([p.dims[0] * p.dims[2]], 'float32', input.device);
   const w = weight ? weight.buffer(op, 'weight') : null;
   const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, labelSmoothing, hasWeight: weight !== null };
@@ -254,7 +239,7 @@ function crossEntropyOnDevice(input: Tensor, target: Tensor, weight: Tensor | nu
 /** nllLoss on CUDA tensors. */
 function nllLossOnDevice(input: Tensor, target: Tensor, weight: Tensor | null, p: ClassProblem): Tensor {
   const op = 'nllLoss';
-  const k = kernelsFor<CudaClassLossBindings>(op, input.device);
+  const k = kernelsFor<CudaLossBindings>(op, input.device);
   const w = weight ? weight.buffer(op, 'weight') : null;
   const attrs = { ignoreIndex: p.ignoreIndex, reduction: p.reduction, hasWeight: weight !== null };
   return classLossOnDevice(op, input, target, weight, p, attrs,
@@ -337,7 +322,7 @@ function pointwise(op: string, kind: number, input: unknown, target: unknown, op
 function pointwiseOnDevice(op: string, kind: number, x: Tensor, t: Tensor, reduction: Reduction, beta: number,
   weight: KernelBuffer | null, posWeight: KernelBuffer | null, extraAttrs: Record<string, unknown>, extraInputs: Tensor[]): Tensor {
   const device = x.device;
-  const k = kernelsFor<CudaPointwiseBindings>(op, device);
+  const k = kernelsFor<CudaLossBindings>(op, device);
   const perElement = reduction === 'none' ? Tensor.empty(x.shape, 'float32', device) : null;
   const total = k.pointwiseLossForward(kind, x.buffer(op, 'input'), t.buffer(op, 'target'), weight, posWeight, beta,
     perElement ? perElement.buffer() : null);

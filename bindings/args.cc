@@ -157,6 +157,16 @@ std::vector<int64_t> int_list(const Napi::CallbackInfo& info, size_t index, cons
   return out;
 }
 
+std::vector<int64_t> int_list_of(const Napi::CallbackInfo& info, size_t index, const char* op,
+                                 const char* arg, size_t count, const std::string& expected,
+                                 int64_t min_value, int64_t max_value) {
+  auto v = int_list(info, index, op, arg, min_value, max_value, count);
+  if (v.size() != count) {
+    throw_range_error(info.Env(), op, arg, expected, std::to_string(v.size()) + " entries");
+  }
+  return v;
+}
+
 void snapshot_if_shared(const Napi::CallbackInfo& info, size_t index, ArrayView<int32_t>& view,
                         std::vector<int32_t>& storage) {
   if (view.length == 0 || info[index].As<Napi::TypedArray>().ArrayBuffer().IsArrayBuffer()) return;

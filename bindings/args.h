@@ -48,6 +48,11 @@ bool boolean(const Napi::CallbackInfo& info, size_t index, const char* op, const
 std::vector<int64_t> int_list(const Napi::CallbackInfo& info, size_t index, const char* op,
                               const char* arg, int64_t min_value, int64_t max_value = INT32_MAX,
                               size_t max_rank = 8);
+// Exactly `count` integers in [min_value, max_value]; a list of another length is a RangeError
+// that says `expected` ("3 entries [N, C, HW]", "a pair of integers") and the length given.
+std::vector<int64_t> int_list_of(const Napi::CallbackInfo& info, size_t index, const char* op,
+                                 const char* arg, size_t count, const std::string& expected,
+                                 int64_t min_value = 0, int64_t max_value = INT32_MAX);
 
 // Index arrays (class targets, pooling indices) are validated and then used to address memory.
 // When one lives in a SharedArrayBuffer, another thread could change it between the check and

@@ -15,10 +15,7 @@ struct BatchNormDims {
 };
 
 BatchNormDims batch_norm_dims(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  auto dims = int_list(info, index, op, "dims", 0, INT32_MAX, 3);
-  if (dims.size() != 3) {
-    throw_range_error(info.Env(), op, "dims", "3 entries [N, C, HW]", std::to_string(dims.size()) + " entries");
-  }
+  auto dims = int_list_of(info, index, op, "dims", 3, "3 entries [N, C, HW]");
   checked_numel(info.Env(), op, "dims", dims);
   return {dims[0], dims[1], dims[2]};
 }

@@ -28,25 +28,15 @@ Napi::Value SetConvSparse(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// A list of `count` integers in [min_value, max_value].
-std::vector<int64_t> ints(const Napi::CallbackInfo& info, size_t index, const char* op, const char* arg,
-                          size_t count, int64_t min_value) {
-  auto v = int_list(info, index, op, arg, min_value, INT32_MAX, count);
-  if (v.size() != count) {
-    throw_range_error(info.Env(), op, arg, std::to_string(count) + " entries", std::to_string(v.size()) + " entries");
-  }
-  return v;
-}
-
 Napi::Value ConvPooledBackward(const Napi::CallbackInfo& info) {
   const char* op = "convPooledBackward";
   Napi::Env env = info.Env();
-  const auto x_shape = ints(info, 0, op, "xShape", 4, 1);
-  const auto w_shape = ints(info, 1, op, "wShape", 4, 1);
-  const auto stride = ints(info, 2, op, "stride", 2, 1);
-  const auto padding = ints(info, 3, op, "padding", 2, 0);
-  const auto pool_kernel = ints(info, 4, op, "poolKernel", 2, 1);
-  const auto pool_stride = ints(info, 5, op, "poolStride", 2, 1);
+  const auto x_shape = int_list_of(info, 0, op, "xShape", 4, "4 entries", 1);
+  const auto w_shape = int_list_of(info, 1, op, "wShape", 4, "4 entries", 1);
+  const auto stride = int_list_of(info, 2, op, "stride", 2, "2 entries", 1);
+  const auto padding = int_list_of(info, 3, op, "padding", 2, "2 entries", 0);
+  const auto pool_kernel = int_list_of(info, 4, op, "poolKernel", 2, "2 entries", 1);
+  const auto pool_stride = int_list_of(info, 5, op, "poolStride", 2, "2 entries", 1);
   const bool relu = boolean(info, 6, op, "relu");
   if (w_shape[1] != x_shape[1]) {
     throw_range_error(env, op, "wShape", "[outChannels, " + std::to_string(x_shape[1]) + ", kH, kW] (groups 1)",

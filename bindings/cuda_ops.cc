@@ -23,6 +23,7 @@
 #include "../native/cuda/softmax.h"
 #include "args.h"
 #include "cuda_common.h"
+#include "optim_args.h"
 #include "registry.h"
 
 namespace hn::bindings::cuda {
@@ -523,8 +524,6 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
 
 // ---- Optimizers ----------------------------------------------------------------------------------------
 
-constexpr double kHuge = 1e300;
-
 // (param, grad, momentumBuffer|null, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const char* op = "sgdStep";
@@ -534,14 +533,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   float* param = args.floats(0, "param");
   float* grad = args.floats(1, "grad", n);
   float* buffer = args.optional_floats(2, "momentumBuffer", n);
-  hn::cpu::SgdOptions o;
-  o.lr = number_in_range(info, 3, op, "lr", 0, kHuge, true);
-  o.momentum = number_in_range(info, 4, op, "momentum", 0, kHuge, true);
-  o.dampening = number(info, 5, op, "dampening");
-  o.weight_decay = number_in_range(info, 6, op, "weightDecay", 0, kHuge, true);
-  o.nesterov = boolean(info, 7, op, "nesterov");
-  o.maximize = boolean(info, 8, op, "maximize");
-  o.first_step = boolean(info, 9, op, "firstStep");
+  const hn::cpu::SgdOptions o = sgd_options(info, 3, op);
   if (o.momentum != 0 && !buffer && n > 0) throw_type_error(env, op, "momentumBuffer", "a buffer when momentum != 0", "null");
   run_cuda(env, op, [&] { hn::cuda::sgd_step(param, grad, buffer, n, o, args.stream()); });
   return env.Undefined();
@@ -559,16 +551,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   float* m = args.floats(2, "expAvg", n);
   float* v = args.floats(3, "expAvgSq", n);
   float* vmax = args.optional_floats(4, "maxExpAvgSq", n);
-  hn::cpu::AdamOptions o;
-  o.lr = number_in_range(info, 5, op, "lr", 0, kHuge, true);
-  o.beta1 = number_in_range(info, 6, op, "beta1", 0, 1, false);
-  o.beta2 = number_in_range(info, 7, op, "beta2", 0, 1, false);
-  o.eps = number_in_range(info, 8, op, "eps", 0, kHuge, true);
-  o.weight_decay = number_in_range(info, 9, op, "weightDecay", 0, kHuge, true);
-  o.decoupled_weight_decay = boolean(info, 10, op, "decoupledWeightDecay");
-  o.amsgrad = boolean(info, 11, op, "amsgrad");
-  o.maximize = boolean(info, 12, op, "maximize");
-  o.step = integer(info, 13, op, "step", 1, INT32_MAX);
+  const hn::cpu::AdamOptions o = adam_options(info, 5, op);
   if (o.amsgrad && !vmax && n > 0) throw_type_error(env, op, "maxExpAvgSq", "a buffer when amsgrad is set", "null");
   run_cuda(env, op, [&] { hn::cuda::adam_step(param, grad, m, v, vmax, n, o, args.stream()); });
   return env.Undefined();

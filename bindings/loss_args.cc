@@ -8,10 +8,7 @@
 namespace hn::bindings {
 
 ClassDims class_dims(const Napi::CallbackInfo& info, size_t index, const char* op) {
-  auto dims = int_list(info, index, op, "dims", 0, INT32_MAX, 3);
-  if (dims.size() != 3) {
-    throw_range_error(info.Env(), op, "dims", "3 entries [N, C, S]", std::to_string(dims.size()) + " entries");
-  }
+  auto dims = int_list_of(info, index, op, "dims", 3, "3 entries [N, C, S]");
   if (dims[1] < 1) throw_range_error(info.Env(), op, "dims[1] (classes)", "at least 1", std::to_string(dims[1]));
   checked_numel(info.Env(), op, "dims", dims);
   return {dims[0], dims[1], dims[2]};

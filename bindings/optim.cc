@@ -8,6 +8,7 @@
 
 #include "../native/cpu/optim.h"
 #include "args.h"
+#include "optim_args.h"
 #include "registry.h"
 
 namespace hn::bindings {
@@ -33,8 +34,6 @@ void check_disjoint(Napi::Env env, const char* op, const std::vector<NamedRange>
   }
 }
 
-constexpr double kHuge = 1e300;
-
 // sgdStep(param, grad, momentumBuffer | null, lr, momentum, dampening, weightDecay, nesterov,
 //         maximize, firstStep)
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
@@ -44,14 +43,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
   const auto n = static_cast<int64_t>(param.length);
   auto grad = float_array(info, 1, op, "grad", n);
   auto buffer = optional_float_array(info, 2, op, "momentumBuffer", n);
-  hn::cpu::SgdOptions o;
-  o.lr = number_in_range(info, 3, op, "lr", 0, kHuge, true);
-  o.momentum = number_in_range(info, 4, op, "momentum", 0, kHuge, true);
-  o.dampening = number(info, 5, op, "dampening");
-  o.weight_decay = number_in_range(info, 6, op, "weightDecay", 0, kHuge, true);
-  o.nesterov = boolean(info, 7, op, "nesterov");
-  o.maximize = boolean(info, 8, op, "maximize");
-  o.first_step = boolean(info, 9, op, "firstStep");
+  const hn::cpu::SgdOptions o = sgd_options(info, 3, op);
   if (o.momentum != 0 && buffer.data == nullptr && n > 0) {
     throw_type_error(env, op, "momentumBuffer", "a Float32Array when momentum != 0", "null");
   }
@@ -73,16 +65,7 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   auto exp_avg = float_array(info, 2, op, "expAvg", n);
   auto exp_avg_sq = float_array(info, 3, op, "expAvgSq", n);
   auto max_exp_avg_sq = optional_float_array(info, 4, op, "maxExpAvgSq", n);
-  hn::cpu::AdamOptions o;
-  o.lr = number_in_range(info, 5, op, "lr", 0, kHuge, true);
-  o.beta1 = number_in_range(info, 6, op, "beta1", 0, 1, false);
-  o.beta2 = number_in_range(info, 7, op, "beta2", 0, 1, false);
-  o.eps = number_in_range(info, 8, op, "eps", 0, kHuge, true);
-  o.weight_decay = number_in_range(info, 9, op, "weightDecay", 0, kHuge, true);
-  o.decoupled_weight_decay = boolean(info, 10, op, "decoupledWeightDecay");
-  o.amsgrad = boolean(info, 11, op, "amsgrad");
-  o.maximize = boolean(info, 12, op, "maximize");
-  o.step = integer(info, 13, op, "step", 1, INT32_MAX);
+  const hn::cpu::AdamOptions o = adam_options(info, 5, op);
   if (o.amsgrad && max_exp_avg_sq.data == nullptr && n > 0) {
     throw_type_error(env, op, "maxExpAvgSq", "a Float32Array when amsgrad is set", "null");
   }

@@ -17,11 +17,7 @@ std::string pair_string(int64_t a, int64_t b) {
 
 std::vector<int64_t> pair(const Napi::CallbackInfo& info, size_t index, const char* op,
                           const char* arg, int64_t min_value) {
-  auto values = int_list(info, index, op, arg, min_value, INT32_MAX, 2);
-  if (values.size() != 2) {
-    throw_range_error(info.Env(), op, arg, "a pair of integers", std::to_string(values.size()) + " entries");
-  }
-  return values;
+  return int_list_of(info, index, op, arg, 2, "a pair of integers", min_value);
 }
 
 // Reads shape [N, C, H, W], kernel, stride, padding, dilation (pairs) at `first`.., checks them

@@ -15,7 +15,8 @@ const driver = path.join(__dirname, 'helpers', 'fuzz_driver.cjs');
 // The same addon lib/native.ts loaded (HYDRANET_ADDON first, then build/Release).
 const addonPath = process.env.HYDRANET_ADDON ?? path.join(root, 'build', 'Release', 'hydranet.node');
 
-// 1000 mutated + 250 blind calls per function with a template (~48 000 calls, ~15 s on 2 cores).
+// 1000 mutated + 250 blind calls per function with a template (every CPU binding has one: ~60 000
+// calls over 48 functions, ~10 s on 2 cores); 1000 blind calls per function without (cuda.* twins).
 const CALLS_PER_FUNCTION = 1000;
 // A new seed each run widens the search over time; the seed is printed with any failure.
 const SEED = Number(process.env.HN_FUZZ_SEED ?? Date.now() % 1_000_000);

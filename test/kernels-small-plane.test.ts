@@ -178,8 +178,8 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
       ['avx512 direct', () => setConvWinograd(false)],
       ['avx512 winograd', () => undefined],
     ];
-    // [N, Cin, Cout, H, W, pad]: at least 4 images (two per thread), 16+ channels, planes up to
-    // 32x32; odd sizes leave the last tile row/column half outside the output.
+    // [N, Cin, Cout, H, W, pad]: 16+ channels, planes up to 32x32; odd sizes leave the last tile
+    // row/column half outside the output.
     const shapes: number[][] = [
       [4, 16, 16, 8, 8, 1], [5, 17, 33, 7, 9, 1], [4, 40, 16, 11, 5, 0], [6, 16, 50, 3, 3, 2],
       [4, 24, 20, 16, 15, 1], [7, 35, 18, 1, 2, 1], [4, 16, 130, 4, 6, 2],
@@ -190,6 +190,10 @@ describe(`small-plane kernels against the plain paths (seed ${seed})`, () => {
       [4, 48, 40, 25, 31, 1], [4, 16, 24, 30, 29, 2],
       // ... and for the weight gradient too (two bands, the second of one tile row).
       [4, 112, 100, 20, 32, 1],
+      // Fewer than two images per thread: the forward splits each image's tile rows between the
+      // threads (the gradients take the direct kernels), with odd planes and one tile row.
+      [1, 16, 16, 8, 8, 1], [1, 17, 33, 15, 13, 1], [3, 24, 20, 16, 15, 1], [1, 48, 40, 25, 31, 1],
+      [2, 16, 130, 4, 6, 2], [1, 20, 18, 3, 9, 0],
     ];
     for (let trial = 0; trial < 3; trial++) {
       shapes.push([randInt(4, 7), randInt(16, 40), randInt(16, 40), randInt(3, 16), randInt(3, 16), randInt(0, 2)]);

@@ -30,50 +30,48 @@ thread_local AlignedScratch tls_scratch;
 
 int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
+// Floats between the 16 planes [e] of U, V and M: one cache line past their size. A transform
+// reads or writes the same offset in all 16 planes; unpadded strides are multiples of 4 KiB on
+// the layers here (64 x 128 floats, 32 tiles x 64), which puts the 16 lines in one L1 set.
+int64_t plane_stride(int64_t floats) { return floats + 16; }
+
+int64_t u_stride(const Conv2dParams& p, int64_t cout_pad) { return plane_stride(p.in_channels * cout_pad); }
+
 bool applies(const Conv2dParams& p) {
   if (!g_enabled.load() || !conv2d_direct512_applies(p)) return false;
   if (p.kernel_h != 3 || p.kernel_w != 3 || p.pad_h > 2 || p.pad_w > 2) return false;
   if (p.out_h * p.out_w > kMaxPlane) return false;
-  if (p.in_channels < kMinChannels || p.out_channels < kMinChannels) return false;
-  // Threads take whole images: fewer than two per thread would leave threads idle.
-  return p.batch >= 2 * num_threads();
+  return p.in_channels >= kMinChannels && p.out_channels >= kMinChannels;
 }
 
-// U[e][ci][co] = (G g G^T)[e] of g = kernel(co, ci), zero past cout, with
-// G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. kernel(co, ci)[i][j] is w[co][ci][i][j], or for
-// the input gradient (flipped) w[ci][co][2 - i][2 - j] of the original layer.
-// Returns whether every weight is finite.
+// Threads take whole images when each gets two; with fewer images they split each image's
+// tile rows instead (the forward only: the weight gradient sums per-thread partial products
+// over whole images, and the input gradient was measured only with whole images).
+bool images_per_thread(const Conv2dParams& p) { return p.batch >= 2 * num_threads(); }
+
+// U[e][ci][co] = (G g G^T)[e] of g = kernel(co, ci), zero past cout (planes u_stride apart). kernel(co, ci)[i][j] is
+// w[co][ci][i][j], or for the input gradient (flipped) w[ci][co][2 - i][2 - j] of the original
+// layer. Blocks of 16 output channels: their taps are transposed into 16-lane rows (co in the
+// lanes), then transformed 16 channels per vector. Returns whether every weight is finite.
 bool transform_weights(const Conv2dParams& p, const float* w, bool flipped, float* u,
                        int64_t cout_pad) {
-  const int64_t e_stride = p.in_channels * cout_pad;
+  const int64_t cin = p.in_channels, e_stride = u_stride(p, cout_pad), blocks = cout_pad / 16;
   std::atomic<bool> finite{true};
-  parallel_for(p.in_channels, 8, [&](int64_t c0, int64_t c1) {
-    std::vector<float> taps(static_cast<size_t>(9 * cout_pad), 0.0f);  // [tap][co] of one ci
+  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
+    std::vector<float> taps(static_cast<size_t>(cin * 9 * 16));  // [ci][tap][16 channels]
     bool ok = true;
-    for (int64_t ci = c0; ci < c1; ++ci) {
-      for (int64_t co = 0; co < p.out_channels; ++co) {
-        for (int t = 0; t < 9; ++t) {
-          const float v = flipped ? w[(ci * p.out_channels + co) * 9 + 8 - t] : w[(co * p.in_channels + ci) * 9 + t];
-          taps[static_cast<size_t>(t * cout_pad + co)] = v;
-          ok &= v - v == 0.0f;  // false for NaN and infinities
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t co0 = 16 * b, count = std::min<int64_t>(16, p.out_channels - co0);
+      if (flipped) {
+        for (int64_t ci = 0; ci < cin; ++ci) {
+          ok &= avx512::transpose_rows(w + (ci * p.out_channels + co0) * 9, 9, count, 9, taps.data() + ci * 144, 16, 16);
         }
+      } else {
+        ok &= avx512::transpose_rows(w + co0 * cin * 9, cin * 9, count, cin * 9, taps.data(), 16, 16);
       }
-      // Loops over co with contiguous loads and stores: the compiler vectorises them.
-      const float* g = taps.data();
-      float* out = u + ci * cout_pad;
-      for (int a = 0; a < 4; ++a) {
-        for (int64_t co = 0; co < cout_pad; ++co) {
-          // Row a of G g: g's row 0, the half sum, the half alternating sum, or g's row 2.
-          float r[3];
-          for (int j = 0; j < 3; ++j) {
-            const float g0 = g[j * cout_pad + co], g1 = g[(3 + j) * cout_pad + co], g2 = g[(6 + j) * cout_pad + co];
-            r[j] = a == 0 ? g0 : a == 1 ? 0.5f * (g0 + g1 + g2) : a == 2 ? 0.5f * (g0 - g1 + g2) : g2;
-          }
-          out[(4 * a + 0) * e_stride + co] = r[0];
-          out[(4 * a + 1) * e_stride + co] = 0.5f * (r[0] + r[1] + r[2]);
-          out[(4 * a + 2) * e_stride + co] = 0.5f * (r[0] - r[1] + r[2]);
-          out[(4 * a + 3) * e_stride + co] = r[2];
-        }
+      for (int64_t ci = 0; ci < cin; ++ci) {
+        const float* g = taps.data() + ci * 144;
+        winograd_detail::weight_transform(flipped ? g + 8 * 16 : g, flipped ? -16 : 16, u + ci * cout_pad + co0, e_stride);
       }
     }
     if (!ok) finite.store(false);
@@ -102,7 +100,8 @@ struct Layout {
 };
 
 // `budget`: floats of V and M per unit (they stay in L2 between the transforms and the products).
-Layout layout_of(const Conv2dParams& p, int64_t budget) {
+// `min_bands`: cut each image into at least this many bands (as far as it has tile rows).
+Layout layout_of(const Conv2dParams& p, int64_t budget, int64_t min_bands = 1) {
   Layout l;
   Tiles& g = l.g;
   g.tiles_h = (p.out_h + 1) / 2;
@@ -113,14 +112,14 @@ Layout layout_of(const Conv2dParams& p, int64_t budget) {
   l.rows = 2 * g.tiles_h + 2;
   l.tiles = g.tiles_h * g.tiles_w;
   const int64_t per_row = 16 * g.tiles_w * (g.cin_pad + g.cout_pad);  // one tile row
-  l.band_rows = std::max<int64_t>(1, std::min(g.tiles_h, budget / per_row));
+  l.band_rows = std::max<int64_t>(1, std::min({g.tiles_h, budget / per_row, (g.tiles_h + min_bands - 1) / min_bands}));
   l.bands = (g.tiles_h + l.band_rows - 1) / l.band_rows;
   l.group = l.bands > 1 ? 1
                         : std::max<int64_t>(1, std::min<int64_t>(budget / (per_row * g.tiles_h),
                                                                  p.batch / (2 * num_threads())));
   l.buffer_tiles = (std::max(l.group * l.tiles, l.band_rows * g.tiles_w) + 7) / 8 * 8;
-  g.e_stride_v = l.buffer_tiles * g.cin_pad;
-  g.e_stride_m = l.buffer_tiles * g.cout_pad;
+  g.e_stride_v = plane_stride(l.buffer_tiles * g.cin_pad);
+  g.e_stride_m = plane_stride(l.buffer_tiles * g.cout_pad);
   l.xt_floats = l.rows * g.cols * g.cin_pad;
   l.yt_floats = round16(p.out_h * p.out_w * g.cout_pad);
   l.slot = l.xt_floats + 16 * (g.e_stride_v + g.e_stride_m) + l.yt_floats;
@@ -172,42 +171,73 @@ Slot slot_of(const Layout& l, float* slots, int64_t s) {
   return b;
 }
 
-// Returns false (y then holds garbage) when x or w is not finite: the transforms would turn an
-// infinity into NaN (inf - inf) and spread a NaN over a whole 2x2 tile, where the direct
-// convolution keeps PyTorch's values; the caller then runs the direct path.
-bool forward(const Conv2dParams& p, const float* x, const float* w, bool flipped,
-             const float* bias, float* y) {
-  // V and M of a group within ~512 KiB, half of a Zen 5 L2.
-  const Layout l = layout_of(p, int64_t{128} << 10);
+// The 16 products M[e] = V[e] U[e] of one unit for every output channel block, over V's first
+// `tiles` rows. The register tile takes 8 rows at a time: the rows up to the next multiple of 8
+// are zeroed first, so that their dropped products never see NaN or denormal garbage.
+void multiply(const Conv2dParams& p, const Layout& l, const float* u, float* v, float* m,
+              int64_t tiles) {
   const Tiles& g = l.g;
-  const int64_t threads = num_threads();
-  const int64_t u_floats = 16 * p.in_channels * g.cout_pad;
-  float* u = tls_scratch.reserve(u_floats + g.cout_pad + threads * l.slot);
-  float* bias_pad = u + u_floats;
-  float* slots = bias_pad + g.cout_pad;
-  if (!transform_weights(p, w, flipped, u, g.cout_pad)) {
-    tls_scratch.trim();
-    return false;
+  const int64_t padded = (tiles + 7) / 8 * 8;
+  for (int64_t e = 0; e < 16 && padded > tiles; ++e) {
+    std::memset(v + e * g.e_stride_v + tiles * g.cin_pad, 0, sizeof(float) * (padded - tiles) * g.cin_pad);
   }
-  std::atomic<bool> finite{true};
-  for (int64_t co = 0; co < g.cout_pad; ++co) bias_pad[co] = (bias != nullptr && co < p.out_channels) ? bias[co] : 0.0f;
-
   const int64_t vectors = g.cout_pad / 16, blocks = (vectors + 2) / 3;
-  const int64_t out_plane = p.out_h * p.out_w;
+  for (int64_t e = 0; e < 16; ++e) {
+    for (int64_t b = 0; b < blocks; ++b) {
+      const int64_t first = block_start(vectors, blocks, b);
+      winograd_detail::GemmArgs a;
+      a.v = v + e * g.e_stride_v;
+      a.u = u + e * u_stride(p, g.cout_pad) + 16 * first;
+      a.m = m + e * g.e_stride_m + 16 * first;
+      a.cin = p.in_channels;
+      a.cin_pad = g.cin_pad;
+      a.cout_pad = g.cout_pad;
+      a.tiles = padded;
+      winograd_detail::gemm(a, static_cast<int>(block_start(vectors, blocks, b + 1) - first));
+    }
+  }
+}
+
+// What the epilogue leaves of an output image: its plane (rows x cols).
+struct OutputPlane {
+  int64_t rows, cols;
+  int64_t size() const { return rows * cols; }
+};
+
+OutputPlane output_plane(const Conv2dParams& p, ConvEpilogue epilogue) {
+  if (epilogue == ConvEpilogue::kReluMaxPool2x2) return {p.out_h / 2, p.out_w / 2};
+  return {p.out_h, p.out_w};
+}
+
+// Tile rows [th0, th1) of an image cover these positions of its output plane.
+int64_t first_position(const OutputPlane& o, ConvEpilogue epilogue, int64_t th) {
+  const int64_t rows_per_tile = epilogue == ConvEpilogue::kReluMaxPool2x2 ? 1 : 2;
+  return std::min(o.rows, rows_per_tile * th) * o.cols;
+}
+
+// Positions [first, last) of yt [positions][cout_pad] (an output image, channels-last) -> the
+// same positions of y_image [Cout][plane].
+void store_positions(const Conv2dParams& p, const Tiles& g, const float* yt, int64_t first,
+                     int64_t last, int64_t plane, float* y_image) {
+  if (last <= first) return;
+  avx512::transpose_rows(yt + first * g.cout_pad, g.cout_pad, last - first, p.out_channels, y_image + first,
+                         plane, last - first);
+}
+
+// Whole images per unit (groups of them, or one image's bands in turn), images from a shared
+// counter: each thread transposes, transforms and multiplies its own.
+void forward_images(const Conv2dParams& p, const Layout& l, const float* x, const float* u,
+                    const float* bias_pad, ConvEpilogue epilogue, float* slots,
+                    std::atomic<bool>& finite, float* y) {
+  const Tiles& g = l.g;
+  const int64_t out_plane = output_plane(p, epilogue).size();
   const int64_t groups = (p.batch + l.group - 1) / l.group;
-  // yt [out_h * out_w][cout_pad] of image n -> y [Cout][out_h * out_w]
-  auto store_image = [&](const float* yt, int64_t n) {
-    avx512::transpose_rows(yt, g.cout_pad, out_plane, p.out_channels, y + n * p.out_channels * out_plane,
-                           out_plane, out_plane);
-  };
   std::atomic<int64_t> next{0};
-  parallel_for(threads, 1, [&](int64_t s0, int64_t s1) {
+  parallel_for(num_threads(), 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
       const Slot buf = slot_of(l, slots, s);
       float *xt = buf.xt, *v = buf.v, *m = buf.m, *yt = buf.yt;
-      // Rows of V past a unit's last tile feed products whose results are dropped: zeros (or a
-      // previous unit's finite values), never NaN or denormal garbage.
-      std::memset(xt, 0, sizeof(float) * (l.xt_floats + 16 * g.e_stride_v));
+      std::memset(xt, 0, sizeof(float) * l.xt_floats);  // the padding around every image
       for (int64_t gi = next.fetch_add(1); gi < groups; gi = next.fetch_add(1)) {
         const int64_t n0 = gi * l.group, count = std::min(l.group, p.batch - n0);
         for (int64_t band = 0; band < l.bands; ++band) {
@@ -216,29 +246,81 @@ bool forward(const Conv2dParams& p, const float* x, const float* w, bool flipped
             if (band == 0 && !transpose_image(p, l, x, n0 + k, xt)) finite.store(false, std::memory_order_relaxed);
             winograd_detail::input_transform(g, xt, v, k * bd.tiles, bd.th0, bd.th1);
           }
-          for (int64_t e = 0; e < 16; ++e) {
-            for (int64_t b = 0; b < blocks; ++b) {
-              const int64_t first = block_start(vectors, blocks, b);
-              winograd_detail::GemmArgs a;
-              a.v = v + e * g.e_stride_v;
-              a.u = u + e * p.in_channels * g.cout_pad + 16 * first;
-              a.m = m + e * g.e_stride_m + 16 * first;
-              a.cin = p.in_channels;
-              a.cin_pad = g.cin_pad;
-              a.cout_pad = g.cout_pad;
-              a.tiles = (count * bd.tiles + 7) / 8 * 8;
-              winograd_detail::gemm(a, static_cast<int>(block_start(vectors, blocks, b + 1) - first));
-            }
-          }
+          multiply(p, l, u, v, m, count * bd.tiles);
           for (int64_t k = 0; k < count; ++k) {
-            winograd_detail::output_transform(g, m, k * bd.tiles, bd.th0, bd.th1, bias_pad, yt, p.out_h, p.out_w);
-            if (l.bands == 1) store_image(yt, n0 + k);
+            winograd_detail::output_transform(g, m, k * bd.tiles, bd.th0, bd.th1, bias_pad, yt, p.out_h, p.out_w,
+                                              epilogue);
+            if (l.bands == 1) store_positions(p, g, yt, 0, out_plane, out_plane, y + (n0 + k) * p.out_channels * out_plane);
           }
         }
-        if (l.bands > 1) store_image(yt, n0);
+        if (l.bands > 1) store_positions(p, g, yt, 0, out_plane, out_plane, y + n0 * p.out_channels * out_plane);
       }
     }
   });
+}
+
+// Fewer images than two per thread (batch 1 inference): every image is transposed once into a
+// buffer all threads read, and the units are bands of its tile rows, each transformed,
+// multiplied and stored (its rows of the output) by the thread that takes it.
+void forward_bands(const Conv2dParams& p, const Layout& l, const float* x, const float* u,
+                   const float* bias_pad, ConvEpilogue epilogue, float* slots, float* images,
+                   std::atomic<bool>& finite, float* y) {
+  const Tiles& g = l.g;
+  const OutputPlane o = output_plane(p, epilogue);
+  const int64_t image_floats = l.xt_floats + l.yt_floats;  // xt, then the image's yt
+  parallel_for(p.batch, 1, [&](int64_t n0, int64_t n1) {
+    for (int64_t n = n0; n < n1; ++n) {
+      float* xt = images + n * image_floats;
+      std::memset(xt, 0, sizeof(float) * l.xt_floats);
+      if (!transpose_image(p, l, x, n, xt)) finite.store(false, std::memory_order_relaxed);
+    }
+  });
+  const int64_t units = p.batch * l.bands;
+  std::atomic<int64_t> next{0};
+  parallel_for(std::min<int64_t>(num_threads(), units), 1, [&](int64_t s0, int64_t s1) {
+    for (int64_t s = s0; s < s1; ++s) {
+      const Slot buf = slot_of(l, slots, s);
+      for (int64_t unit = next.fetch_add(1); unit < units; unit = next.fetch_add(1)) {
+        const int64_t n = unit / l.bands;
+        const Band bd = band_of(l, unit % l.bands);
+        const float* xt = images + n * image_floats;
+        float* yt = images + n * image_floats + l.xt_floats;
+        winograd_detail::input_transform(g, xt, buf.v, 0, bd.th0, bd.th1);
+        multiply(p, l, u, buf.v, buf.m, bd.tiles);
+        winograd_detail::output_transform(g, buf.m, 0, bd.th0, bd.th1, bias_pad, yt, p.out_h, p.out_w, epilogue);
+        store_positions(p, g, yt, first_position(o, epilogue, bd.th0), first_position(o, epilogue, bd.th1), o.size(),
+                        y + n * p.out_channels * o.size());
+      }
+    }
+  });
+}
+
+// Returns false (y then holds garbage) when x or w is not finite: the transforms would turn an
+// infinity into NaN (inf - inf) and spread a NaN over a whole 2x2 tile, where the direct
+// convolution keeps PyTorch's values; the caller then runs the direct path.
+bool forward(const Conv2dParams& p, const float* x, const float* w, bool flipped,
+             const float* bias, ConvEpilogue epilogue, float* y) {
+  const int64_t threads = num_threads();
+  const bool whole_images = images_per_thread(p);
+  // V and M of a unit within ~512 KiB, half of a Zen 5 L2.
+  const Layout l = layout_of(p, int64_t{128} << 10, whole_images ? 1 : threads);
+  const Tiles& g = l.g;
+  const int64_t u_floats = 16 * u_stride(p, g.cout_pad);
+  const int64_t image_floats = whole_images ? 0 : p.batch * (l.xt_floats + l.yt_floats);
+  float* u = tls_scratch.reserve(u_floats + g.cout_pad + threads * l.slot + image_floats);
+  float* bias_pad = u + u_floats;
+  float* slots = bias_pad + g.cout_pad;
+  if (!transform_weights(p, w, flipped, u, g.cout_pad)) {
+    tls_scratch.trim();
+    return false;
+  }
+  for (int64_t co = 0; co < g.cout_pad; ++co) bias_pad[co] = (bias != nullptr && co < p.out_channels) ? bias[co] : 0.0f;
+  std::atomic<bool> finite{true};
+  if (whole_images) {
+    forward_images(p, l, x, u, bias_pad, epilogue, slots, finite, y);
+  } else {
+    forward_bands(p, l, x, u, bias_pad, epilogue, slots, slots + threads * l.slot, finite, y);
+  }
   tls_scratch.trim();
   return finite.load();
 }
@@ -354,14 +436,22 @@ void set_conv_winograd_enabled(bool enabled) { g_enabled.store(enabled); }
 bool conv2d_winograd_forward(const Conv2dParams& p, const float* x, const float* w,
                              const float* bias, float* y) {
   if (!applies(p)) return false;
-  return forward(p, x, w, false, bias, y);
+  return forward(p, x, w, false, bias, ConvEpilogue::kNone, y);
+}
+
+bool conv2d_winograd_forward_fused(const Conv2dParams& p, const float* x, const float* w,
+                                   const float* bias, ConvEpilogue epilogue, float* y) {
+  if (!applies(p)) return false;
+  return forward(p, x, w, false, bias, epilogue, y);
 }
 
 bool conv2d_winograd_backward_weight(const Conv2dParams& p, const float* x, const float* dy,
                                      float* dw) {
   // Below 32 channels the transforms and the partial sums outweigh the saved products (16->16
   // at 8x8: 0.20 ms against 0.13 for conv_wgrad512.h, one thread).
-  if (!applies(p) || std::min(p.in_channels, p.out_channels) < kMinWeightChannels) return false;
+  if (!applies(p) || !images_per_thread(p) || std::min(p.in_channels, p.out_channels) < kMinWeightChannels) {
+    return false;
+  }
   return weight_gradient(p, x, dy, dw);
 }
 
@@ -369,8 +459,8 @@ bool conv2d_winograd_backward_data(const Conv2dParams& p, const float* dy, const
                                    float* dx) {
   if (p.pad_h > 2 || p.pad_w > 2) return false;
   const Conv2dParams q = stride1_input_gradient_params(p);
-  if (!applies(q)) return false;
-  return forward(q, dy, w, true, nullptr, dx);
+  if (!applies(q) || !images_per_thread(q)) return false;
+  return forward(q, dy, w, true, nullptr, ConvEpilogue::kNone, dx);
 }
 
 }  // namespace hn::cpu

@@ -30,18 +30,25 @@ namespace hn::cpu {
 
 // y = conv2d(x, w) + bias (bias may be nullptr) when the Winograd path applies to p (AVX-512,
 // 3x3, stride 1, no dilation, one group, padding at most 2, an output plane of at most 1024
-// positions, 16+ channels, images enough to keep every thread busy); returns false, doing
-// nothing, otherwise.
+// positions, 16+ channels); returns false, doing nothing, otherwise. With two images or more
+// per thread each thread takes whole images; with fewer (batch 1 inference) the threads split
+// each image's tile rows.
 bool conv2d_winograd_forward(const Conv2dParams& p, const float* x, const float* w,
                              const float* bias, float* y);
 
+// conv2d_winograd_forward then the epilogue (relu, or relu and the 2x2/stride-2 max pool in
+// floor mode) applied to each output tile as it leaves the transform; y has the epilogue's shape.
+bool conv2d_winograd_forward_fused(const Conv2dParams& p, const float* x, const float* w,
+                                   const float* bias, ConvEpilogue epilogue, float* y);
+
 // dx = conv2d backward data for p, as the same convolution of dy with the flipped kernels (the
-// channel roles swapped, padding 2 - pad), when it applies; returns false otherwise.
+// channel roles swapped, padding 2 - pad), when it applies and there are two images or more per
+// thread; returns false otherwise.
 bool conv2d_winograd_backward_data(const Conv2dParams& p, const float* dy, const float* w,
                                    float* dx);
 
-// dw = dL/dw (overwritten) for p when it applies (the forward's conditions, and 32+ input and
-// output channels), as
+// dw = dL/dw (overwritten) for p when it applies (the forward's conditions, two images or more
+// per thread, and 32+ input and output channels), as
 //   dw[co][ci] = G^T (sum over tiles t of (A dy_t A^T) * (B^T d_t B)) G
 // (the forward's chain rule: dy_t is the 2x2 block of dy at tile t, d_t its 4x4 input patch):
 // 16 products of Cout x tiles by tiles x Cin. Deterministic for a given thread count (each
@@ -66,6 +73,11 @@ struct Tiles {
   int64_t e_stride_m;        // floats between M[e] and M[e + 1]
 };
 
+// The 16 transformed kernels (G g G^T)[e] of 16 output channels (the lanes) of one input
+// channel: tap t of the 3x3 kernels is the 16-float row g + t * step (step 16, or -16 to read
+// the taps flipped from the last row) -> u + e * e_stride, 16 floats each.
+void weight_transform(const float* g, int64_t step, float* u, int64_t e_stride);
+
 // Tile rows [th0, th1) of one image: xt [2 tiles_h + 2][cols][cin_pad] -> V[e][t0 + t][cin_pad]
 // for those tiles t (row-major from (th0, 0)).
 void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0, int64_t th0,
@@ -82,9 +94,11 @@ struct GemmArgs {
 void gemm(const GemmArgs& a, int vectors);
 
 // Tile rows [th0, th1) of one image: M[e][t0 + t] -> their rows of yt [out_h][out_w][cout_pad]
-// (plus bias, [cout_pad], when given).
+// (plus bias, [cout_pad], when given), through the epilogue: relu, or relu and the 2x2/stride-2
+// max pool (floor mode: one value per whole tile) into yt [out_h / 2][out_w / 2][cout_pad].
 void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, int64_t th1,
-                      const float* bias, float* yt, int64_t out_h, int64_t out_w);
+                      const float* bias, float* yt, int64_t out_h, int64_t out_w,
+                      ConvEpilogue epilogue);
 
 // Tile rows [th0, th1) of one image: dyt [out_h][out_w][cout_pad] (dy transposed) ->
 // DY[e][t0 + t][cout_pad] = (A dy_t A^T)[e] with A = [1 0; 1 1; 1 -1; 0 -1], positions past the

@@ -1,5 +1,5 @@
-// The AVX-512 pieces of the Winograd F(2x2, 3x3) convolution (conv_winograd.h): the input and
-// output transforms (16 channels per vector) and the register tile of the 16 products. Compiled
+// The AVX-512 pieces of the Winograd F(2x2, 3x3) convolution (conv_winograd.h): the weight,
+// input and output transforms (16 channels per vector) and the register tile of the 16 products. Compiled
 // for AVX-512 by the pragma below, so nothing from the standard library may be used here (an
 // inline function instantiated in this file could be picked by the linker for portable callers).
 #include <cstdint>
@@ -42,6 +42,27 @@ void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0, int6
   }
 }
 
+void weight_transform(const float* g, int64_t step, float* u, int64_t e_stride) {
+  // G g G^T with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]: rows of G g first.
+  const __m512 half = _mm512_set1_ps(0.5f);
+  __m512 r[4][3];
+  for (int j = 0; j < 3; ++j) {
+    const __m512 g0 = _mm512_loadu_ps(g + j * step), g1 = _mm512_loadu_ps(g + (3 + j) * step);
+    const __m512 g2 = _mm512_loadu_ps(g + (6 + j) * step);
+    r[0][j] = g0;
+    r[1][j] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(g0, g1), g2));
+    r[2][j] = _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(g0, g1), g2));
+    r[3][j] = g2;
+  }
+  for (int a = 0; a < 4; ++a) {
+    float* o = u + 4 * a * e_stride;
+    _mm512_storeu_ps(o, r[a][0]);
+    _mm512_storeu_ps(o + e_stride, _mm512_mul_ps(half, _mm512_add_ps(_mm512_add_ps(r[a][0], r[a][1]), r[a][2])));
+    _mm512_storeu_ps(o + 2 * e_stride, _mm512_mul_ps(half, _mm512_add_ps(_mm512_sub_ps(r[a][0], r[a][1]), r[a][2])));
+    _mm512_storeu_ps(o + 3 * e_stride, r[a][2]);
+  }
+}
+
 namespace {
 
 // 8 tiles x V channel vectors: per input channel V weight loads, 8 broadcasts, 8 V FMAs.
@@ -81,15 +102,30 @@ void gemm(const GemmArgs& a, int vectors) {
   }
 }
 
+namespace {
+
+// relu_forward's rule ((v > 0 || v is NaN) ? v : +0), as the bits of the result: their order as
+// unsigned integers is the floats' order with every NaN above all numbers (as in the direct
+// kernels' pooled epilogue, conv_direct512_kernel.cc), so one integer max pools a pair.
+inline __m512i relu_bits(__m512 v) {
+  return _mm512_castps_si512(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v));
+}
+
+}  // namespace
+
 void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, int64_t th1,
-                      const float* bias, float* yt, int64_t out_h, int64_t out_w) {
+                      const float* bias, float* yt, int64_t out_h, int64_t out_w,
+                      ConvEpilogue epilogue) {
   const int64_t cp = g.cout_pad;
-  for (int64_t th = th0; th < th1; ++th) {
-    for (int64_t tw = 0; tw < g.tiles_w; ++tw) {
+  const bool pool = epilogue == ConvEpilogue::kReluMaxPool2x2, relu = epilogue != ConvEpilogue::kNone;
+  // Floor mode: a tile on an odd last row or column is no pooling window.
+  const int64_t th_end = pool && out_h / 2 < th1 ? out_h / 2 : th1, tw_end = pool ? out_w / 2 : g.tiles_w;
+  for (int64_t th = th0; th < th_end; ++th) {
+    for (int64_t tw = 0; tw < tw_end; ++tw) {
       const float* in = m + (t0 + (th - th0) * g.tiles_w + tw) * cp;
       const int64_t oh = 2 * th, ow = 2 * tw;
       const bool full_h = oh + 1 < out_h, full_w = ow + 1 < out_w;
-      float* out = yt + (oh * out_w + ow) * cp;
+      float* out = pool ? yt + (th * (out_w / 2) + tw) * cp : yt + (oh * out_w + ow) * cp;
       for (int64_t c = 0; c < cp; c += 16) {
         // A^T M A with A^T = [1 1 1 0; 0 1 -1 -1]: rows first, then columns.
         __m512 s[2][4];
@@ -102,11 +138,24 @@ void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, i
           s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
         }
         const __m512 b = bias != nullptr ? _mm512_loadu_ps(bias + c) : _mm512_setzero_ps();
+        __m512 y[2][2];
+        for (int i = 0; i < 2; ++i) {
+          y[i][0] = _mm512_add_ps(b, _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]));
+          y[i][1] = _mm512_add_ps(b, _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]));
+        }
+        if (pool) {
+          const __m512i top = _mm512_max_epu32(relu_bits(y[0][0]), relu_bits(y[0][1]));
+          const __m512i bottom = _mm512_max_epu32(relu_bits(y[1][0]), relu_bits(y[1][1]));
+          _mm512_storeu_si512(out + c, _mm512_max_epu32(top, bottom));
+          continue;
+        }
         for (int i = 0; i < 2; ++i) {
           if (i == 1 && !full_h) break;
           float* o = out + i * out_w * cp + c;
-          _mm512_storeu_ps(o, _mm512_add_ps(b, _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2])));
-          if (full_w) _mm512_storeu_ps(o + cp, _mm512_add_ps(b, _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3])));
+          for (int j = 0; j < 2; ++j) {
+            if (j == 1 && !full_w) break;
+            _mm512_storeu_ps(o + j * cp, relu ? _mm512_castsi512_ps(relu_bits(y[i][j])) : y[i][j]);
+          }
         }
       }
     }

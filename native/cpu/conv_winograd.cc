@@ -44,37 +44,44 @@ bool applies(const Conv2dParams& p) {
   return p.in_channels >= kMinChannels && p.out_channels >= kMinChannels;
 }
 
-// Threads take whole images when each gets two; with fewer images they split each image's
-// tile rows instead (the forward only: the weight gradient sums per-thread partial products
-// over whole images, and the input gradient was measured only with whole images).
+// Threads take whole images when each gets two; with fewer images they split the output
+// channels instead (the forward only: the weight gradient sums per-thread partial products over
+// whole images, and the input gradient was measured only with whole images).
 bool images_per_thread(const Conv2dParams& p) { return p.batch >= 2 * num_threads(); }
 
-// U[e][ci][co] = (G g G^T)[e] of g = kernel(co, ci), zero past cout (planes u_stride apart). kernel(co, ci)[i][j] is
-// w[co][ci][i][j], or for the input gradient (flipped) w[ci][co][2 - i][2 - j] of the original
-// layer. Blocks of 16 output channels: their taps are transposed into 16-lane rows (co in the
-// lanes), then transformed 16 channels per vector. Returns whether every weight is finite.
+// U[e][ci][co] = (G g G^T)[e] of g = kernel(co, ci), zero past cout (planes u_stride apart), for
+// the output channels of 16-channel blocks [b0, b1). kernel(co, ci)[i][j] is w[co][ci][i][j], or
+// for the input gradient (flipped) w[ci][co][2 - i][2 - j] of the original layer. A block's taps
+// are transposed into 16-lane rows (co in the lanes), then transformed 16 channels per vector.
+// Returns whether every weight it read is finite.
+bool transform_weight_blocks(const Conv2dParams& p, const float* w, bool flipped, float* u,
+                             int64_t cout_pad, int64_t b0, int64_t b1) {
+  const int64_t cin = p.in_channels, e_stride = u_stride(p, cout_pad);
+  std::vector<float> taps(static_cast<size_t>(cin * 9 * 16));  // [ci][tap][16 channels]
+  bool ok = true;
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t co0 = 16 * b, count = std::min<int64_t>(16, p.out_channels - co0);
+    if (flipped) {
+      for (int64_t ci = 0; ci < cin; ++ci) {
+        ok &= avx512::transpose_rows(w + (ci * p.out_channels + co0) * 9, 9, count, 9, taps.data() + ci * 144, 16, 16);
+      }
+    } else {
+      ok &= avx512::transpose_rows(w + co0 * cin * 9, cin * 9, count, cin * 9, taps.data(), 16, 16);
+    }
+    for (int64_t ci = 0; ci < cin; ++ci) {
+      const float* g = taps.data() + ci * 144;
+      winograd_detail::weight_transform(flipped ? g + 8 * 16 : g, flipped ? -16 : 16, u + ci * cout_pad + co0, e_stride);
+    }
+  }
+  return ok;
+}
+
+// All of U, the blocks shared between the threads.
 bool transform_weights(const Conv2dParams& p, const float* w, bool flipped, float* u,
                        int64_t cout_pad) {
-  const int64_t cin = p.in_channels, e_stride = u_stride(p, cout_pad), blocks = cout_pad / 16;
   std::atomic<bool> finite{true};
-  parallel_for(blocks, 1, [&](int64_t b0, int64_t b1) {
-    std::vector<float> taps(static_cast<size_t>(cin * 9 * 16));  // [ci][tap][16 channels]
-    bool ok = true;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t co0 = 16 * b, count = std::min<int64_t>(16, p.out_channels - co0);
-      if (flipped) {
-        for (int64_t ci = 0; ci < cin; ++ci) {
-          ok &= avx512::transpose_rows(w + (ci * p.out_channels + co0) * 9, 9, count, 9, taps.data() + ci * 144, 16, 16);
-        }
-      } else {
-        ok &= avx512::transpose_rows(w + co0 * cin * 9, cin * 9, count, cin * 9, taps.data(), 16, 16);
-      }
-      for (int64_t ci = 0; ci < cin; ++ci) {
-        const float* g = taps.data() + ci * 144;
-        winograd_detail::weight_transform(flipped ? g + 8 * 16 : g, flipped ? -16 : 16, u + ci * cout_pad + co0, e_stride);
-      }
-    }
-    if (!ok) finite.store(false);
+  parallel_for(cout_pad / 16, 1, [&](int64_t b0, int64_t b1) {
+    if (!transform_weight_blocks(p, w, flipped, u, cout_pad, b0, b1)) finite.store(false);
   });
   return finite.load();
 }
@@ -100,8 +107,8 @@ struct Layout {
 };
 
 // `budget`: floats of V and M per unit (they stay in L2 between the transforms and the products).
-// `min_bands`: cut each image into at least this many bands (as far as it has tile rows).
-Layout layout_of(const Conv2dParams& p, int64_t budget, int64_t min_bands = 1) {
+// `cout_share`: output channels a unit computes (all of them unless the threads split them).
+Layout layout_of(const Conv2dParams& p, int64_t budget, int64_t cout_share = 0) {
   Layout l;
   Tiles& g = l.g;
   g.tiles_h = (p.out_h + 1) / 2;
@@ -111,8 +118,9 @@ Layout layout_of(const Conv2dParams& p, int64_t budget, int64_t min_bands = 1) {
   g.cout_pad = round16(p.out_channels);
   l.rows = 2 * g.tiles_h + 2;
   l.tiles = g.tiles_h * g.tiles_w;
-  const int64_t per_row = 16 * g.tiles_w * (g.cin_pad + g.cout_pad);  // one tile row
-  l.band_rows = std::max<int64_t>(1, std::min({g.tiles_h, budget / per_row, (g.tiles_h + min_bands - 1) / min_bands}));
+  const int64_t share = cout_share > 0 ? cout_share : g.cout_pad;
+  const int64_t per_row = 16 * g.tiles_w * (g.cin_pad + share);  // one tile row
+  l.band_rows = std::max<int64_t>(1, std::min(g.tiles_h, budget / per_row));
   l.bands = (g.tiles_h + l.band_rows - 1) / l.band_rows;
   l.group = l.bands > 1 ? 1
                         : std::max<int64_t>(1, std::min<int64_t>(budget / (per_row * g.tiles_h),
@@ -175,16 +183,16 @@ Slot slot_of(const Layout& l, float* slots, int64_t s) {
 // `tiles` rows. The register tile takes 8 rows at a time: the rows up to the next multiple of 8
 // are zeroed first, so that their dropped products never see NaN or denormal garbage.
 void multiply(const Conv2dParams& p, const Layout& l, const float* u, float* v, float* m,
-              int64_t tiles) {
+              int64_t tiles, int64_t vector0, int64_t vector1) {
   const Tiles& g = l.g;
   const int64_t padded = (tiles + 7) / 8 * 8;
   for (int64_t e = 0; e < 16 && padded > tiles; ++e) {
     std::memset(v + e * g.e_stride_v + tiles * g.cin_pad, 0, sizeof(float) * (padded - tiles) * g.cin_pad);
   }
-  const int64_t vectors = g.cout_pad / 16, blocks = (vectors + 2) / 3;
+  const int64_t vectors = vector1 - vector0, blocks = (vectors + 2) / 3;
   for (int64_t e = 0; e < 16; ++e) {
     for (int64_t b = 0; b < blocks; ++b) {
-      const int64_t first = block_start(vectors, blocks, b);
+      const int64_t first = vector0 + block_start(vectors, blocks, b);
       winograd_detail::GemmArgs a;
       a.v = v + e * g.e_stride_v;
       a.u = u + e * u_stride(p, g.cout_pad) + 16 * first;
@@ -193,7 +201,7 @@ void multiply(const Conv2dParams& p, const Layout& l, const float* u, float* v, 
       a.cin_pad = g.cin_pad;
       a.cout_pad = g.cout_pad;
       a.tiles = padded;
-      winograd_detail::gemm(a, static_cast<int>(block_start(vectors, blocks, b + 1) - first));
+      winograd_detail::gemm(a, static_cast<int>(vector0 + block_start(vectors, blocks, b + 1) - first));
     }
   }
 }
@@ -209,19 +217,14 @@ OutputPlane output_plane(const Conv2dParams& p, ConvEpilogue epilogue) {
   return {p.out_h, p.out_w};
 }
 
-// Tile rows [th0, th1) of an image cover these positions of its output plane.
-int64_t first_position(const OutputPlane& o, ConvEpilogue epilogue, int64_t th) {
-  const int64_t rows_per_tile = epilogue == ConvEpilogue::kReluMaxPool2x2 ? 1 : 2;
-  return std::min(o.rows, rows_per_tile * th) * o.cols;
-}
-
 // Positions [first, last) of yt [positions][cout_pad] (an output image, channels-last) -> the
-// same positions of y_image [Cout][plane].
+// same positions of y_image [Cout][plane], for output channels [co0, co1) (all by default).
 void store_positions(const Conv2dParams& p, const Tiles& g, const float* yt, int64_t first,
-                     int64_t last, int64_t plane, float* y_image) {
-  if (last <= first) return;
-  avx512::transpose_rows(yt + first * g.cout_pad, g.cout_pad, last - first, p.out_channels, y_image + first,
-                         plane, last - first);
+                     int64_t last, int64_t plane, float* y_image, int64_t co0 = 0, int64_t co1 = -1) {
+  if (co1 < 0) co1 = p.out_channels;
+  if (last <= first || co1 <= co0) return;
+  avx512::transpose_rows(yt + first * g.cout_pad + co0, g.cout_pad, last - first, co1 - co0,
+                         y_image + co0 * plane + first, plane, last - first);
 }
 
 // Whole images per unit (groups of them, or one image's bands in turn), images from a shared
@@ -246,10 +249,10 @@ void forward_images(const Conv2dParams& p, const Layout& l, const float* x, cons
             if (band == 0 && !transpose_image(p, l, x, n0 + k, xt)) finite.store(false, std::memory_order_relaxed);
             winograd_detail::input_transform(g, xt, v, k * bd.tiles, bd.th0, bd.th1);
           }
-          multiply(p, l, u, v, m, count * bd.tiles);
+          multiply(p, l, u, v, m, count * bd.tiles, 0, g.cout_pad / 16);
           for (int64_t k = 0; k < count; ++k) {
             winograd_detail::output_transform(g, m, k * bd.tiles, bd.th0, bd.th1, bias_pad, yt, p.out_h, p.out_w,
-                                              epilogue);
+                                              epilogue, 0, g.cout_pad);
             if (l.bands == 1) store_positions(p, g, yt, 0, out_plane, out_plane, y + (n0 + k) * p.out_channels * out_plane);
           }
         }
@@ -259,37 +262,38 @@ void forward_images(const Conv2dParams& p, const Layout& l, const float* x, cons
   });
 }
 
-// Fewer images than two per thread (batch 1 inference): every image is transposed once into a
-// buffer all threads read, and the units are bands of its tile rows, each transformed,
-// multiplied and stored (its rows of the output) by the thread that takes it.
-void forward_bands(const Conv2dParams& p, const Layout& l, const float* x, const float* u,
-                   const float* bias_pad, ConvEpilogue epilogue, float* slots, float* images,
-                   std::atomic<bool>& finite, float* y) {
+// Fewer images than two per thread (batch 1 inference): the threads split the output channels,
+// each with its own contiguous part of U that it transforms itself, the same part on every call,
+// so U stays in that core's cache (U written by both cores and read whole by both was measured
+// 1.5x slower on two threads than on one: every call moved it between the cores). Each thread
+// transposes and transforms the input itself (cheap next to its products) and stores its
+// channels; nothing is written by one thread and read by another.
+void forward_channel_split(const Conv2dParams& p, const Layout& l, const float* x, const float* w,
+                           bool flipped, const float* bias_pad, ConvEpilogue epilogue, float* u,
+                           float* slots, int64_t parts, std::atomic<bool>& finite, float* y) {
   const Tiles& g = l.g;
   const OutputPlane o = output_plane(p, epilogue);
-  const int64_t image_floats = l.xt_floats + l.yt_floats;  // xt, then the image's yt
-  parallel_for(p.batch, 1, [&](int64_t n0, int64_t n1) {
-    for (int64_t n = n0; n < n1; ++n) {
-      float* xt = images + n * image_floats;
-      std::memset(xt, 0, sizeof(float) * l.xt_floats);
-      if (!transpose_image(p, l, x, n, xt)) finite.store(false, std::memory_order_relaxed);
-    }
-  });
-  const int64_t units = p.batch * l.bands;
-  std::atomic<int64_t> next{0};
-  parallel_for(std::min<int64_t>(num_threads(), units), 1, [&](int64_t s0, int64_t s1) {
+  const int64_t vectors = g.cout_pad / 16;
+  parallel_for(parts, 1, [&](int64_t s0, int64_t s1) {
     for (int64_t s = s0; s < s1; ++s) {
+      const int64_t v0 = block_start(vectors, parts, s), v1 = block_start(vectors, parts, s + 1);
+      const int64_t co0 = 16 * v0, co1 = std::min(p.out_channels, 16 * v1);
+      if (!transform_weight_blocks(p, w, flipped, u, g.cout_pad, v0, v1)) {
+        finite.store(false, std::memory_order_relaxed);
+        continue;
+      }
       const Slot buf = slot_of(l, slots, s);
-      for (int64_t unit = next.fetch_add(1); unit < units; unit = next.fetch_add(1)) {
-        const int64_t n = unit / l.bands;
-        const Band bd = band_of(l, unit % l.bands);
-        const float* xt = images + n * image_floats;
-        float* yt = images + n * image_floats + l.xt_floats;
-        winograd_detail::input_transform(g, xt, buf.v, 0, bd.th0, bd.th1);
-        multiply(p, l, u, buf.v, buf.m, bd.tiles);
-        winograd_detail::output_transform(g, buf.m, 0, bd.th0, bd.th1, bias_pad, yt, p.out_h, p.out_w, epilogue);
-        store_positions(p, g, yt, first_position(o, epilogue, bd.th0), first_position(o, epilogue, bd.th1), o.size(),
-                        y + n * p.out_channels * o.size());
+      std::memset(buf.xt, 0, sizeof(float) * l.xt_floats);  // the padding around every image
+      for (int64_t n = 0; n < p.batch; ++n) {
+        if (!transpose_image(p, l, x, n, buf.xt)) finite.store(false, std::memory_order_relaxed);
+        for (int64_t band = 0; band < l.bands; ++band) {
+          const Band bd = band_of(l, band);
+          winograd_detail::input_transform(g, buf.xt, buf.v, 0, bd.th0, bd.th1);
+          multiply(p, l, u, buf.v, buf.m, bd.tiles, v0, v1);
+          winograd_detail::output_transform(g, buf.m, 0, bd.th0, bd.th1, bias_pad, buf.yt, p.out_h, p.out_w, epilogue,
+                                            16 * v0, 16 * v1);
+        }
+        store_positions(p, g, buf.yt, 0, o.size(), o.size(), y + n * p.out_channels * o.size(), co0, co1);
       }
     }
   });
@@ -302,24 +306,25 @@ bool forward(const Conv2dParams& p, const float* x, const float* w, bool flipped
              const float* bias, ConvEpilogue epilogue, float* y) {
   const int64_t threads = num_threads();
   const bool whole_images = images_per_thread(p);
+  const int64_t vectors = round16(p.out_channels) / 16;
+  const int64_t parts = whole_images ? 1 : std::min(threads, vectors);
   // V and M of a unit within ~512 KiB, half of a Zen 5 L2.
-  const Layout l = layout_of(p, int64_t{128} << 10, whole_images ? 1 : threads);
+  const Layout l = layout_of(p, int64_t{128} << 10, 16 * ((vectors + parts - 1) / parts));
   const Tiles& g = l.g;
   const int64_t u_floats = 16 * u_stride(p, g.cout_pad);
-  const int64_t image_floats = whole_images ? 0 : p.batch * (l.xt_floats + l.yt_floats);
-  float* u = tls_scratch.reserve(u_floats + g.cout_pad + threads * l.slot + image_floats);
+  float* u = tls_scratch.reserve(u_floats + g.cout_pad + threads * l.slot);
   float* bias_pad = u + u_floats;
   float* slots = bias_pad + g.cout_pad;
-  if (!transform_weights(p, w, flipped, u, g.cout_pad)) {
-    tls_scratch.trim();
-    return false;
-  }
   for (int64_t co = 0; co < g.cout_pad; ++co) bias_pad[co] = (bias != nullptr && co < p.out_channels) ? bias[co] : 0.0f;
   std::atomic<bool> finite{true};
   if (whole_images) {
+    if (!transform_weights(p, w, flipped, u, g.cout_pad)) {
+      tls_scratch.trim();
+      return false;
+    }
     forward_images(p, l, x, u, bias_pad, epilogue, slots, finite, y);
   } else {
-    forward_bands(p, l, x, u, bias_pad, epilogue, slots, slots + threads * l.slot, finite, y);
+    forward_channel_split(p, l, x, w, flipped, bias_pad, epilogue, u, slots, parts, finite, y);
   }
   tls_scratch.trim();
   return finite.load();

@@ -32,7 +32,7 @@ namespace hn::cpu {
 // 3x3, stride 1, no dilation, one group, padding at most 2, an output plane of at most 1024
 // positions, 16+ channels); returns false, doing nothing, otherwise. With two images or more
 // per thread each thread takes whole images; with fewer (batch 1 inference) the threads split
-// each image's tile rows.
+// the output channels.
 bool conv2d_winograd_forward(const Conv2dParams& p, const float* x, const float* w,
                              const float* bias, float* y);
 
@@ -93,12 +93,13 @@ struct GemmArgs {
 };
 void gemm(const GemmArgs& a, int vectors);
 
-// Tile rows [th0, th1) of one image: M[e][t0 + t] -> their rows of yt [out_h][out_w][cout_pad]
-// (plus bias, [cout_pad], when given), through the epilogue: relu, or relu and the 2x2/stride-2
-// max pool (floor mode: one value per whole tile) into yt [out_h / 2][out_w / 2][cout_pad].
+// Tile rows [th0, th1) of one image, output channels [c0, c1) (multiples of 16): M[e][t0 + t]
+// -> their rows of yt [out_h][out_w][cout_pad] (plus bias, [cout_pad], when given), through the
+// epilogue: relu, or relu and the 2x2/stride-2 max pool (floor mode: one value per whole tile)
+// into yt [out_h / 2][out_w / 2][cout_pad].
 void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, int64_t th1,
                       const float* bias, float* yt, int64_t out_h, int64_t out_w,
-                      ConvEpilogue epilogue);
+                      ConvEpilogue epilogue, int64_t c0, int64_t c1);
 
 // Tile rows [th0, th1) of one image: dyt [out_h][out_w][cout_pad] (dy transposed) ->
 // DY[e][t0 + t][cout_pad] = (A dy_t A^T)[e] with A = [1 0; 1 1; 1 -1; 0 -1], positions past the

@@ -115,7 +115,7 @@ inline __m512i relu_bits(__m512 v) {
 
 void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, int64_t th1,
                       const float* bias, float* yt, int64_t out_h, int64_t out_w,
-                      ConvEpilogue epilogue) {
+                      ConvEpilogue epilogue, int64_t c0, int64_t c1) {
   const int64_t cp = g.cout_pad;
   const bool pool = epilogue == ConvEpilogue::kReluMaxPool2x2, relu = epilogue != ConvEpilogue::kNone;
   // Floor mode: a tile on an odd last row or column is no pooling window.
@@ -126,7 +126,7 @@ void output_transform(const Tiles& g, const float* m, int64_t t0, int64_t th0, i
       const int64_t oh = 2 * th, ow = 2 * tw;
       const bool full_h = oh + 1 < out_h, full_w = ow + 1 < out_w;
       float* out = pool ? yt + (th * (out_w / 2) + tw) * cp : yt + (oh * out_w + ow) * cp;
-      for (int64_t c = 0; c < cp; c += 16) {
+      for (int64_t c = c0; c < c1; c += 16) {
         // A^T M A with A^T = [1 1 1 0; 0 1 -1 -1]: rows first, then columns.
         __m512 s[2][4];
         for (int j = 0; j < 4; ++j) {

@@ -156,6 +156,52 @@ describe(`fast paths against the plain ones (seed ${seed})`, () => {
     }
   });
 
+  it('SGEMM blocked path on 1, 2 and 3 threads (AVX2/FMA and portable) against a float64 reference: ragged shapes, every transpose, beta 0/1/other', () => {
+    // Shapes reach every schedule of native/cpu/gemm_driver.cc: B micro-panel items (under 8
+    // MR-panels of rows per thread), row blocks of one shared stage (N under 256 per thread),
+    // one home column block per thread (N from 256 per thread: 2 or 3 blocks, a ragged last
+    // one) and K cut into several KC slices; no size is a multiple of 6 or 16 or of KC.
+    const shapes: [number, number, number, boolean, boolean, number][] = [
+      [37, 181, 613, false, true, 0], [301, 211, 517, true, true, 1], [97, 530, 263, false, false, 0.5],
+      [1100, 45, 2001, true, true, 0], [151, 67, 1029, false, true, -2], [203, 1037, 300, true, true, 1],
+      [130, 790, 515, false, true, 0], [250, 601, 97, true, false, 0.5],
+    ];
+    const before = hn.getNumThreads();
+    try {
+      for (const [M, N, K, transA, transB, beta] of shapes) {
+        const A = randomArray(M * K), B = randomArray(K * N), C0 = randomArray(M * N);
+        // beta 0 must not read C: a NaN there may not leak into the result.
+        if (beta === 0) C0[M * N - 1] = NaN;
+        const expected = new Float64Array(M * N);
+        const row = new Float64Array(K);
+        for (let m = 0; m < M; m++) {
+          for (let k = 0; k < K; k++) row[k] = transA ? A[k * M + m] : A[m * K + k];
+          for (let n = 0; n < N; n++) {
+            let sum = 0;
+            if (transB) for (let k = 0; k < K; k++) sum += row[k] * B[n * K + k];
+            else for (let k = 0; k < K; k++) sum += row[k] * B[k * N + n];
+            expected[m * N + n] = sum + (beta === 0 ? 0 : beta * C0[m * N + n]);
+          }
+        }
+        for (const threads of [2, 3, 1]) {
+          for (const portable of [false, true]) {
+            hn.setNumThreads(threads);
+            hn.setForcePortable(portable);
+            const C = C0.slice();
+            gemm(transA, transB, M, N, K, A, B, C, beta);
+            hn.setForcePortable(false);
+            const where = `M=${M} N=${N} K=${K} transA=${transA} transB=${transB} beta=${beta} threads=${threads} portable=${portable}`;
+            // float32 sums of K products of values in [-1, 1]: rounding grows like sqrt(K).
+            expect(maxAbsDiff(C, expected), where).toBeLessThan(1e-4 * Math.sqrt(K));
+          }
+        }
+      }
+    } finally {
+      hn.setForcePortable(false);
+      hn.setNumThreads(before);
+    }
+  });
+
   it('conv2d forward and gradients: vector kernels agree with the portable ones on ragged shapes', () => {
     for (let trial = 0; trial < 6; trial++) {
       const N = randInt(1, 5), Cin = randInt(1, 13), Cout = randInt(1, 19), H = randInt(3, 23), W = randInt(3, 29);

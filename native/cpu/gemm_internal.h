@@ -3,7 +3,8 @@
 // of the public kernel API: include gemm.h for that.
 //
 // The driver follows the GotoBLAS/BLIS scheme. For each NC-wide column block of C it packs
-// op(B) into NR-wide micro-panels, KC deep (shared by all threads, streamed from L2/L3); a
+// op(B) into NR-wide micro-panels, KC deep (shared by all threads, streamed from L2/L3, or one
+// column block per thread when B is small enough: see gemm_driver.cc); a
 // thread packs up to MC rows of op(A) into MR-high micro-panels, KC deep (its own, held in L2);
 // the micro-kernel multiplies one A micro-panel by one B micro-panel (the B micro-panel stays
 // in L1 while the A micro-panels of the block stream past it).
@@ -20,6 +21,10 @@ namespace hn::cpu::gemm_detail {
 using MicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                              float alpha, float beta);
 
+// Packs a full MR-row micro-panel of a non-transposed op(A): a points at A[row0 * lda + k0],
+// dst gets dst[k * MR + i] = a[i * lda + k] for k < kc. Optional: the driver has a plain one.
+using PackFullA = void (*)(const float* a, int64_t lda, int64_t kc, float* dst);
+
 // A micro-kernel with its register tile (MR x NR, at most 8 x 16; MR in {4, 6, 8}, NR in
 // {8, 12, 16}) and the cache blocking that suits it.
 struct KernelConfig {
@@ -29,6 +34,7 @@ struct KernelConfig {
   int64_t kc;  // depth of one K slice (an A and a B micro-panel together sit in L1)
   int64_t nc;  // columns of op(B) packed at a time (the B block sits in L2/L3)
   MicroKernel kernel;
+  PackFullA pack_full_a = nullptr;  // faster packing for the kernel's MR, when it has one
 };
 
 // Runs the packed, blocked, multi-threaded product with the given micro-kernel.

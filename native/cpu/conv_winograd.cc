@@ -27,6 +27,8 @@ constexpr int64_t kMinChannels = 16;
 constexpr int64_t kMinWeightChannels = 32;
 
 thread_local AlignedScratch tls_scratch;
+// The buffers of one part of a channel-split forward, owned by the thread that runs the part.
+thread_local AlignedScratch tls_part_scratch;
 
 int64_t round16(int64_t n) { return (n + 15) / 16 * 16; }
 
@@ -52,36 +54,37 @@ bool images_per_thread(const Conv2dParams& p) { return p.batch >= 2 * num_thread
 // U[e][ci][co] = (G g G^T)[e] of g = kernel(co, ci), zero past cout (planes u_stride apart), for
 // the output channels of 16-channel blocks [b0, b1). kernel(co, ci)[i][j] is w[co][ci][i][j], or
 // for the input gradient (flipped) w[ci][co][2 - i][2 - j] of the original layer. A block's taps
-// are transposed into 16-lane rows (co in the lanes), then transformed 16 channels per vector.
-// Returns whether every weight it read is finite.
+// are transposed into 16-lane rows (co in the lanes, `taps`: taps_floats(p) of scratch), then
+// transformed 16 channels per vector. Returns whether every weight it read is finite.
+int64_t taps_floats(const Conv2dParams& p) { return p.in_channels * 9 * 16; }  // [ci][tap][16]
+
 bool transform_weight_blocks(const Conv2dParams& p, const float* w, bool flipped, float* u,
-                             int64_t cout_pad, int64_t b0, int64_t b1) {
+                             int64_t cout_pad, int64_t b0, int64_t b1, float* taps) {
   const int64_t cin = p.in_channels, e_stride = u_stride(p, cout_pad);
-  std::vector<float> taps(static_cast<size_t>(cin * 9 * 16));  // [ci][tap][16 channels]
   bool ok = true;
   for (int64_t b = b0; b < b1; ++b) {
     const int64_t co0 = 16 * b, count = std::min<int64_t>(16, p.out_channels - co0);
     if (flipped) {
       for (int64_t ci = 0; ci < cin; ++ci) {
-        ok &= avx512::transpose_rows(w + (ci * p.out_channels + co0) * 9, 9, count, 9, taps.data() + ci * 144, 16, 16);
+        ok &= avx512::transpose_rows(w + (ci * p.out_channels + co0) * 9, 9, count, 9, taps + ci * 144, 16, 16);
       }
     } else {
-      ok &= avx512::transpose_rows(w + co0 * cin * 9, cin * 9, count, cin * 9, taps.data(), 16, 16);
+      ok &= avx512::transpose_rows(w + co0 * cin * 9, cin * 9, count, cin * 9, taps, 16, 16);
     }
     for (int64_t ci = 0; ci < cin; ++ci) {
-      const float* g = taps.data() + ci * 144;
+      const float* g = taps + ci * 144;
       winograd_detail::weight_transform(flipped ? g + 8 * 16 : g, flipped ? -16 : 16, u + ci * cout_pad + co0, e_stride);
     }
   }
   return ok;
 }
 
-// All of U, the blocks shared between the threads.
+// All of U, the blocks shared between the threads (`taps`: taps_floats(p) per block).
 bool transform_weights(const Conv2dParams& p, const float* w, bool flipped, float* u,
-                       int64_t cout_pad) {
+                       int64_t cout_pad, float* taps) {
   std::atomic<bool> finite{true};
   parallel_for(cout_pad / 16, 1, [&](int64_t b0, int64_t b1) {
-    if (!transform_weight_blocks(p, w, flipped, u, cout_pad, b0, b1)) finite.store(false);
+    if (!transform_weight_blocks(p, w, flipped, u, cout_pad, b0, b1, taps + b0 * taps_floats(p))) finite.store(false);
   });
   return finite.load();
 }
@@ -262,27 +265,37 @@ void forward_images(const Conv2dParams& p, const Layout& l, const float* x, cons
   });
 }
 
-// Fewer images than two per thread (batch 1 inference): the threads split the output channels,
-// each with its own contiguous part of U that it transforms itself, the same part on every call,
-// so U stays in that core's cache (U written by both cores and read whole by both was measured
-// 1.5x slower on two threads than on one: every call moved it between the cores). Each thread
-// transposes and transforms the input itself (cheap next to its products) and stores its
-// channels; nothing is written by one thread and read by another.
-void forward_channel_split(const Conv2dParams& p, const Layout& l, const float* x, const float* w,
-                           bool flipped, const float* bias_pad, ConvEpilogue epilogue, float* u,
-                           float* slots, int64_t parts, std::atomic<bool>& finite, float* y) {
+// Fewer images than two per thread (batch 1 inference): the threads split the output channels.
+// A part's weights are transformed, and its input transposed and transformed, by the thread
+// that runs it, into that thread's own buffers (tls_part_scratch: U's layout, of which the part
+// touches its own channels, and a slot), so nothing one core writes is read by the other, even
+// when the caller runs both parts: U shared between the cores was measured 1.5x slower on two
+// threads than on one (every call moved it from core to core). Returns false when a part could
+// not get its buffers (std::bad_alloc on a worker thread cannot reach the binding).
+bool forward_channel_split(const Conv2dParams& p, const Layout& l, const float* x, const float* w,
+                           bool flipped, const float* bias_pad, ConvEpilogue epilogue, int64_t parts,
+                           std::atomic<bool>& finite, float* y) {
   const Tiles& g = l.g;
   const OutputPlane o = output_plane(p, epilogue);
-  const int64_t vectors = g.cout_pad / 16;
+  const int64_t vectors = g.cout_pad / 16, u_floats = 16 * u_stride(p, g.cout_pad);
+  std::atomic<bool> allocated{true};
   parallel_for(parts, 1, [&](int64_t s0, int64_t s1) {
+    float* u = nullptr;
+    try {
+      u = tls_part_scratch.reserve(u_floats + l.slot + taps_floats(p));
+    } catch (const std::bad_alloc&) {
+      allocated.store(false);
+      return;
+    }
+    const Slot buf = slot_of(l, u + u_floats, 0);
+    float* taps = u + u_floats + l.slot;
     for (int64_t s = s0; s < s1; ++s) {
       const int64_t v0 = block_start(vectors, parts, s), v1 = block_start(vectors, parts, s + 1);
       const int64_t co0 = 16 * v0, co1 = std::min(p.out_channels, 16 * v1);
-      if (!transform_weight_blocks(p, w, flipped, u, g.cout_pad, v0, v1)) {
+      if (!transform_weight_blocks(p, w, flipped, u, g.cout_pad, v0, v1, taps)) {
         finite.store(false, std::memory_order_relaxed);
         continue;
       }
-      const Slot buf = slot_of(l, slots, s);
       std::memset(buf.xt, 0, sizeof(float) * l.xt_floats);  // the padding around every image
       for (int64_t n = 0; n < p.batch; ++n) {
         if (!transpose_image(p, l, x, n, buf.xt)) finite.store(false, std::memory_order_relaxed);
@@ -296,7 +309,9 @@ void forward_channel_split(const Conv2dParams& p, const Layout& l, const float* 
         store_positions(p, g, buf.yt, 0, o.size(), o.size(), y + n * p.out_channels * o.size(), co0, co1);
       }
     }
+    tls_part_scratch.trim();
   });
+  return allocated.load();
 }
 
 // Returns false (y then holds garbage) when x or w is not finite: the transforms would turn an
@@ -311,23 +326,22 @@ bool forward(const Conv2dParams& p, const float* x, const float* w, bool flipped
   // V and M of a unit within ~512 KiB, half of a Zen 5 L2.
   const Layout l = layout_of(p, int64_t{128} << 10, 16 * ((vectors + parts - 1) / parts));
   const Tiles& g = l.g;
-  const int64_t u_floats = 16 * u_stride(p, g.cout_pad);
-  float* u = tls_scratch.reserve(u_floats + g.cout_pad + threads * l.slot);
-  float* bias_pad = u + u_floats;
-  float* slots = bias_pad + g.cout_pad;
+  const int64_t u_floats = whole_images ? 16 * u_stride(p, g.cout_pad) : 0;
+  const int64_t taps = whole_images ? (g.cout_pad / 16) * taps_floats(p) : 0;
+  float* bias_pad = tls_scratch.reserve(g.cout_pad + u_floats + taps + (whole_images ? threads * l.slot : 0));
+  float* u = bias_pad + g.cout_pad;
+  float* slots = u + u_floats + taps;
   for (int64_t co = 0; co < g.cout_pad; ++co) bias_pad[co] = (bias != nullptr && co < p.out_channels) ? bias[co] : 0.0f;
   std::atomic<bool> finite{true};
+  bool done = true;
   if (whole_images) {
-    if (!transform_weights(p, w, flipped, u, g.cout_pad)) {
-      tls_scratch.trim();
-      return false;
-    }
-    forward_images(p, l, x, u, bias_pad, epilogue, slots, finite, y);
+    done = transform_weights(p, w, flipped, u, g.cout_pad, u + u_floats);
+    if (done) forward_images(p, l, x, u, bias_pad, epilogue, slots, finite, y);
   } else {
-    forward_channel_split(p, l, x, w, flipped, bias_pad, epilogue, u, slots, parts, finite, y);
+    done = forward_channel_split(p, l, x, w, flipped, bias_pad, epilogue, parts, finite, y);
   }
   tls_scratch.trim();
-  return finite.load();
+  return done && finite.load();
 }
 
 // dw[co][ci] = G^T Z[.][ci][co] G for the sum Z of the threads' partial products (in order),

@@ -41,6 +41,33 @@ export async function timeItAsync(fn: () => Promise<unknown>, { warmup = 2, minR
   return times[Math.floor(times.length / 2)];
 }
 
+/**
+ * Medians of two contenders timed in alternating rounds (`rounds` turns each, ~budgetMs in all),
+ * after the same number of warmup calls, so that both meet the same load on a shared machine.
+ */
+export async function timeAlternating(ours: () => void, theirs: () => Promise<unknown>,
+  { warmup = 20, rounds = 6, budgetMs = 3000 } = {}): Promise<[number, number]> {
+  for (let i = 0; i < warmup; i++) ours();
+  for (let i = 0; i < warmup; i++) await theirs();
+  const a: number[] = [];
+  const b: number[] = [];
+  const turnMs = budgetMs / (2 * rounds);
+  for (let r = 0; r < rounds; r++) {
+    for (let start = performance.now(), n = 0; n < 3 || performance.now() - start < turnMs; n++) {
+      const t0 = performance.now();
+      ours();
+      a.push((performance.now() - t0) / 1000);
+    }
+    for (let start = performance.now(), n = 0; n < 3 || performance.now() - start < turnMs; n++) {
+      const t0 = performance.now();
+      await theirs();
+      b.push((performance.now() - t0) / 1000);
+    }
+  }
+  const median = (v: number[]): number => v.sort((x, y) => x - y)[Math.floor(v.length / 2)];
+  return [median(a), median(b)];
+}
+
 export function machineDescription(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   return `${cpu}, ${os.cpus().length} logical cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;

@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as hn from '../lib/index';
-import { timeItAsync } from './harness';
+import { timeAlternating, timeItAsync } from './harness';
 import { w1Model } from './workloads';
 
 export interface PeerResult {
@@ -27,14 +27,18 @@ interface OrtSession {
   release(): Promise<void>;
 }
 
-/** W1 inference at B=64 and B=1 under onnxruntime-node with `threads` intra-op threads. */
-export async function ortPeer(threads: number): Promise<PeerResult> {
+/**
+ * W1 inference at B=64 and B=1 under onnxruntime-node with `threads` intra-op threads, timed in
+ * alternating rounds with hydranet's own forward of the same batch (`ours`, by row name): the
+ * result's `ours` holds hydranet's medians from those same rounds.
+ */
+export async function ortPeer(threads: number, ours: Record<string, () => void> = {}): Promise<PeerResult & { ours: Record<string, number> }> {
   let ort: OrtModule;
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     ort = require('onnxruntime-node') as OrtModule;
   } catch (error) {
-    return { seconds: {}, info: `onnxruntime-node not loadable: ${(error as Error).message}`, available: false };
+    return { seconds: {}, ours: {}, info: `onnxruntime-node not loadable: ${(error as Error).message}`, available: false };
   }
   hn.manualSeed(0);
   const model = w1Model();
@@ -47,13 +51,22 @@ export async function ortPeer(threads: number): Promise<PeerResult> {
       intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'all',
     });
     const seconds: Record<string, number> = {};
+    const oursSeconds: Record<string, number> = {};
     for (const b of [64, 1]) {
+      const name = `W1 inference B=${b}`;
       const x = hn.randn([b, 3, 32, 32]).data as Float32Array;
       const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', x, [b, 3, 32, 32]) };
-      seconds[`W1 inference B=${b}`] = await timeItAsync(() => session.run(feeds));
+      const theirs = () => session.run(feeds);
+      if (ours[name]) {
+        [oursSeconds[name], seconds[name]] = await timeAlternating(ours[name], theirs);
+      } else {
+        seconds[name] = await timeItAsync(theirs, { warmup: 20 });
+      }
     }
     await session.release();
-    return { seconds, info: `onnxruntime-node ${ort.env.versions?.common ?? ''}, intraOpNumThreads ${threads}`, available: true };
+    const info = `onnxruntime-node ${ort.env.versions?.common ?? ''}, intraOpNumThreads ${threads}`
+      + (Object.keys(oursSeconds).length ? '; W1 inference rows timed in alternating rounds with it' : '');
+    return { seconds, ours: oursSeconds, info, available: true };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -13,7 +13,7 @@ import { bindings } from '../lib/native';
 import { formatTable, gitCommit, machineDescription, Measurement, PeerColumn, Target } from './harness';
 import { kernelBenchmarks } from './kernels';
 import { findTorchPython, hydranetPeakRss, ortPeer, torchPeakRss, torchPeer } from './peers';
-import { strategyBenchmarks, workloadBenchmarks } from './workloads';
+import { strategyBenchmarks, w1InferenceCases, workloadBenchmarks } from './workloads';
 
 interface PeakBindings {
   measurePeakGflops?(threads: number, milliseconds: number): number;
@@ -85,9 +85,11 @@ async function main(): Promise<void> {
   const peers: PeerColumn[] = [];
   const rowNames = new Set(rows.map((r) => r.name));
   if (withPeers && rows.some((r) => r.name.startsWith('W1 inference'))) {
-    const ort = await ortPeer(nThreads);
+    const cases = w1InferenceCases().filter((c) => rowNames.has(c.name));
+    const ort = await ortPeer(nThreads, Object.fromEntries(cases.map((c) => [c.name, c.forward])));
     console.log(`- ORT: ${ort.info}`);
     if (ort.available) peers.push({ label: 'ORT', seconds: ort.seconds });
+    for (const r of rows) if (ort.ours[r.name] !== undefined) r.seconds = ort.ours[r.name];
   }
   const python = withPeers ? findTorchPython() : null;
   if (withPeers && !python) console.log('- PyTorch: skipped (no python3 with torch found: tried python3, /usr/bin/python3)');

@@ -51,6 +51,16 @@ function w1TrainStep(batch: number, strategy?: hn.mtl.weighting.WeightingStrateg
   };
 }
 
+/** W1 inference (both heads, no gradient) at B=64 and B=1: the rows measured against onnxruntime. */
+export function w1InferenceCases(): { name: string; batch: number; forward: () => void }[] {
+  const model = w1Model();
+  model.eval();
+  return [64, 1].map((batch) => {
+    const x = hn.randn([batch, 3, 32, 32]);
+    return { name: `W1 inference B=${batch}`, batch, forward: () => hn.noGrad(() => { model.forward(x); }) };
+  });
+}
+
 export function workloadBenchmarks(): Measurement[] {
   hn.manualSeed(0);
   const rows: Measurement[] = [];
@@ -68,13 +78,7 @@ export function workloadBenchmarks(): Measurement[] {
     const B = 64;
     const step = w1TrainStep(B);
     rows.push({ name: 'W1 train step B=64 (static)', seconds: timeIt(step, { warmup: 2, minRepeats: 5, budgetMs: 4000 }), items: B, flops: B * 141e6 });
-    const model = w1Model();
-    model.eval();
-    for (const b of [64, 1]) {
-      const x = hn.randn([b, 3, 32, 32]);
-      const seconds = timeIt(() => hn.noGrad(() => model.forward(x)));
-      rows.push({ name: `W1 inference B=${b}`, seconds, items: b });
-    }
+    for (const c of w1InferenceCases()) rows.push({ name: c.name, seconds: timeIt(c.forward, { warmup: 20 }), items: c.batch });
   }
   {
     const B = 256;

@@ -298,4 +298,55 @@ describe('containers', () => {
     const named = new nn.Sequential({ conv: new nn.Conv2d(1, 1, 1), act: new nn.ReLU() });
     expect(Object.keys(named.stateDict())).toEqual(['conv.weight', 'conv.bias']);
   });
+
+  it('Sequential under noGrad disposes the intermediates built-in modules made and used, nothing else', () => {
+    // Records what each step received and returned.
+    const seen: hn.Tensor[] = [];
+    class Spy extends nn.Module {
+      override forward(x: hn.Tensor): hn.Tensor {
+        seen.push(x);
+        const y = hn.F.relu(x);
+        seen.push(y);
+        return y;
+      }
+    }
+    const x = hn.randn([2, 3, 8, 8]);
+    const conv = new nn.Conv2d(3, 4, 3, { padding: 1 });
+    const mid: hn.Tensor[] = [];
+    // A plain module between built-in ones: what it was given and what it made stay alive.
+    const seq = new nn.Sequential(conv, new nn.BatchNorm2d(4), new Spy(), new nn.MaxPool2d(2), new nn.Flatten(), new nn.Linear(64, 5));
+    seq.eval();
+    const expected = seq.forward(x).toArray();
+    seen.length = 0;
+    const out = hn.noGrad(() => seq.forward(x));
+    expect(out.toArray()).toEqual(expected);
+    expect(x.isDisposed).toBe(false);
+    expect(out.isDisposed).toBe(false);
+    expect(seen.map((t) => t.isDisposed)).toEqual([false, false]);
+    // A chain of built-in modules: BatchNorm2d's input (the conv output) and its output (pooled
+    // next) are disposed. Seen through BatchNorm2d's prototype: a subclass or an own forward
+    // would make the module unknown, and then nothing around it is disposed.
+    const chain = new nn.Sequential(new nn.Conv2d(3, 4, 3, { padding: 1 }), new nn.BatchNorm2d(4), new nn.MaxPool2d(2), new nn.Flatten());
+    chain.eval();
+    const original = nn.BatchNorm2d.prototype.forward;
+    nn.BatchNorm2d.prototype.forward = function (this: nn.BatchNorm2d, t: hn.Tensor): hn.Tensor {
+      mid.push(t);
+      const y = original.call(this, t);
+      mid.push(y);
+      return y;
+    };
+    try {
+      const flat = hn.noGrad(() => chain.forward(x));
+      expect(flat.shape).toEqual([2, 64]);
+      expect(mid.map((t) => t.isDisposed)).toEqual([true, true]);
+      expect(x.isDisposed).toBe(false);
+      expect(flat.isDisposed).toBe(false);
+      // With a gradient to keep, nothing is disposed.
+      mid.length = 0;
+      chain.forward(x);
+      expect(mid.map((t) => t.isDisposed)).toEqual([false, false]);
+    } finally {
+      nn.BatchNorm2d.prototype.forward = original;
+    }
+  });
 });

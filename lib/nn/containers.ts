@@ -6,15 +6,29 @@ import { isGradEnabled, isTracing } from '../autograd';
 import { reluInPlace } from '../ops/elementwise';
 import { reluMaxPool2d } from '../ops/pool';
 import { Module } from './module';
-import { ReLU } from './activation';
-import { MaxPool2d } from './pooling';
+import { ReLU, Sigmoid, Tanh } from './activation';
+import { AvgPool2d, MaxPool2d } from './pooling';
 import { Conv2d, ConvTranspose2d } from './conv';
-import { Linear } from './linear';
+import { Identity, Linear } from './linear';
+import { Flatten } from './flatten';
+import { BatchNorm2d } from './normalization';
+import { Dropout, Dropout2d } from './dropout';
 import { fusedConvForward, isPlainMaxPool2x2 } from './conv_fusion';
 
 // An instance of exactly this class (not a subclass) whose forward is the class's own.
 function isExactly(m: Module, cls: abstract new (...args: never[]) => Module): boolean {
   return Object.getPrototypeOf(m) === cls.prototype && !Object.prototype.hasOwnProperty.call(m, 'forward');
+}
+
+// Built-in modules whose forward keeps no reference to its input or its output and returns a
+// fresh tensor, a view, or the input itself.
+const KEEPS_NOTHING: (abstract new (...args: never[]) => Module)[] = [
+  Conv2d, ConvTranspose2d, Linear, ReLU, Sigmoid, Tanh, MaxPool2d, AvgPool2d, Flatten, BatchNorm2d, Dropout, Dropout2d,
+  Identity,
+];
+
+function keepsNothing(m: Module): boolean {
+  return KEEPS_NOTHING.some((cls) => isExactly(m, cls));
 }
 
 function checkModule(op: string, arg: string, value: unknown): Module {
@@ -134,37 +148,50 @@ export class Sequential extends Module {
     //   (./conv_fusion.ts); Linear then ReLU: relu in place on the layer's fresh output, which
     //   nothing else holds.
     const fuse = !isTracing();
+    // Inference (grad disabled, not tracing): an intermediate that a step of KEEPS_NOTHING made
+    // and the next such step has consumed is disposed at once (a view made from it keeps the
+    // memory), so its buffer returns to the allocator while it is still in cache and the next
+    // output of that size reuses it, as an inference engine's arena would. Never the input, never
+    // the output, never a tensor a module of another class made or saw.
+    const release = fuse && !isGradEnabled();
+    let owned = false; // x was made by a KEEPS_NOTHING step of this forward
     let x = input;
     for (let i = 0; i < steps.length; i++) {
       const m = steps[i];
       const next = steps[i + 1];
+      const before = x;
+      let used = 1; // steps this turn ran (more when fused)
       if (fuse && next && isTensor(x) && x.device === 'cpu' && x.dtype === 'float32') {
         if (isExactly(m, ReLU) && isExactly(next, MaxPool2d)) {
           const { kernelSize, stride, padding, dilation, ceilMode } = next as MaxPool2d;
           x = reluMaxPool2d(x, { kernelSize, stride, padding, dilation, ceilMode });
-          i++;
-          continue;
-        }
-        if (!isGradEnabled() && isExactly(next, ReLU) && (isExactly(m, Conv2d) || isExactly(m, ConvTranspose2d))) {
+          used = 2;
+        } else if (!isGradEnabled() && isExactly(next, ReLU) && (isExactly(m, Conv2d) || isExactly(m, ConvTranspose2d))) {
           // One native call: relu (and a following 2x2 max pool) applied as the kernel stores.
           const after = steps[i + 2];
           const pool = isExactly(m, Conv2d) && after !== undefined && isExactly(after, MaxPool2d) && isPlainMaxPool2x2(after as MaxPool2d);
           x = fusedConvForward(m as Conv2d | ConvTranspose2d, x, pool);
-          i += pool ? 2 : 1;
-          continue;
-        }
-        if (!isGradEnabled() && isExactly(next, ReLU) && isExactly(m, Linear)) {
+          used = pool ? 3 : 2;
+        } else if (!isGradEnabled() && isExactly(next, ReLU) && isExactly(m, Linear)) {
           const y = (m.forward as (v: unknown) => unknown).call(m, x);
           if (isTensor(y) && y !== x && y.device === 'cpu') {
             x = reluInPlace(y);
-            i++;
-            continue;
+            used = 2;
+          } else {
+            x = y;
           }
-          x = y;
-          continue;
+        } else {
+          x = (m.forward as (v: unknown) => unknown).call(m, x);
         }
+      } else {
+        x = (m.forward as (v: unknown) => unknown).call(m, x);
       }
-      x = (m.forward as (v: unknown) => unknown).call(m, x);
+      if (x !== before) {
+        const known = steps.slice(i, i + used).every(keepsNothing);
+        if (release && owned && known && isTensor(before)) before.dispose();
+        owned = release && known && isTensor(x);
+      }
+      i += used - 1;
     }
     return x;
   }

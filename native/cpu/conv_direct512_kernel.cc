@@ -9,6 +9,8 @@
 #pragma GCC target("avx512f,avx2,fma")
 #include <immintrin.h>
 
+#include "relu512.h"
+
 namespace hn::cpu::direct512_detail {
 namespace {
 
@@ -50,11 +52,8 @@ void tile(const BlockArgs& a, int64_t q0) {
     }
   }
   if (a.relu) {
-    // relu_forward's rule: (v > 0 || v is NaN) ? v : +0.
     for (int c = 0; c < CO; ++c) {
-      for (int v = 0; v < NV; ++v) {
-        acc[c][v] = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(acc[c][v], _mm512_setzero_ps(), _CMP_NLE_UQ), acc[c][v]);
-      }
+      for (int v = 0; v < NV; ++v) acc[c][v] = avx512::relu(acc[c][v]);
     }
   }
   const int64_t plane = a.out_h * a.out_w;
@@ -254,7 +253,7 @@ template <bool FULL, bool RELU>
 inline __m512i pool_load(__mmask16 m, const float* p) {
   __m512 v = FULL ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(m, p);
   // relu_forward's rule first ((v > 0 || v is NaN) ? v : +0): then the integer order holds.
-  if (RELU) v = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
+  if (RELU) v = avx512::relu(v);
   return _mm512_castps_si512(v);
 }
 

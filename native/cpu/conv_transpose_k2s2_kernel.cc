@@ -10,13 +10,12 @@
 #pragma GCC target("avx512f,avx2,fma")
 #include <immintrin.h>
 
+#include "relu512.h"
+
 namespace hn::cpu::k2s2_detail {
 namespace {
 
-// relu_forward's rule: (v > 0 || v is NaN) ? v : +0.
-inline __m512 relu(__m512 v) {
-  return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v);
-}
+using avx512::relu;
 
 // Where the interleaved outputs of pixels p .. p + n - 1 (n <= 8) of one output channel and
 // kernel row i go: pixel (h, w) to out[(2h + i) * 2W + 2w .. + 1], one masked store per input

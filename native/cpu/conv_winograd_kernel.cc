@@ -10,6 +10,8 @@
 #pragma GCC target("avx512f,avx2,fma")
 #include <immintrin.h>
 
+#include "relu512.h"
+
 namespace hn::cpu::winograd_detail {
 
 void input_transform(const Tiles& g, const float* xt, float* v, int64_t t0, int64_t th0,
@@ -108,7 +110,7 @@ namespace {
 // unsigned integers is the floats' order with every NaN above all numbers (as in the direct
 // kernels' pooled epilogue, conv_direct512_kernel.cc), so one integer max pools a pair.
 inline __m512i relu_bits(__m512 v) {
-  return _mm512_castps_si512(_mm512_maskz_mov_ps(_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NLE_UQ), v));
+  return _mm512_castps_si512(avx512::relu(v));
 }
 
 }  // namespace
